@@ -1,0 +1,44 @@
+# orgsync: `make run` starts the console, `make test` runs the suite. Both bootstrap everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bootstrap setup-db clean
+
+run: setup-db
+	$(BIN)/python manage.py runconsole
+
+test: bootstrap
+	$(BIN)/python -m orgsync.testrun
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: bootstrap
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bootstrap: $(STAMP) .env
+
+# Reinstalled when the dependency list or the tested versions change.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# First run only: random SECRET_KEY and encryption key for the embedded default.
+.env: | $(STAMP)
+	$(BIN)/python -m orgsync.dotenv .env
+
+setup-db: bootstrap
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py createcachetable
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/python manage.py ensure_demo_superuser
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""Reading the environment: one place that knows where configuration comes from.
+
+Settings are 12-factor: process environment first, then an optional `.env` file (written by
+`make run` for the embedded default). Required secrets have no default outside DEBUG.
+"""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def read_env_file() -> None:
+    """Load `ORGSYNC_ENV_FILE` (default `<project>/.env`) without overriding the environment.
+
+    Setting `ORGSYNC_ENV_FILE` to an empty string disables the file (tests do).
+    """
+    path = os.environ.get("ORGSYNC_ENV_FILE", str(BASE_DIR / ".env"))
+    if path and Path(path).is_file():
+        environ.Env.read_env(path, overwrite=False)
+
+
+def required_secret(name: str, *, debug: bool) -> str:
+    """Return the secret `name`; outside DEBUG a missing one stops startup naming the variable.
+
+    In DEBUG an ephemeral random value is used (and said so on stderr), so a developer can run
+    the project without a `.env`; sessions and sealed credentials then do not survive a restart.
+    """
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    if not debug:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} is not set. orgsync refuses to start without it "
+            f"when DEBUG is off: set {name} in the environment or in .env "
+            "(`make run` writes a .env with fresh random values on first run)."
+        )
+    print(
+        f"orgsync: {name} is not set; using a random value for this process (DEBUG).",
+        file=sys.stderr,
+    )
+    return secrets.token_urlsafe(50)

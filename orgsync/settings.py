@@ -1,0 +1,168 @@
+"""Django settings for orgsync, read from the environment (see README, "Configuration")."""
+
+from pathlib import Path
+
+from orgsync.env import BASE_DIR, env, read_env_file, required_secret
+
+read_env_file()
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = required_secret("SECRET_KEY", debug=DEBUG)
+# Comma-separated "kid:base64key" entries; the first seals, every one opens (credentials vault).
+ORGSYNC_ENCRYPTION_KEYS = required_secret("ORGSYNC_ENCRYPTION_KEYS", debug=DEBUG)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_q",
+    "orgsync",
+    "connections",
+    "replication",
+    "synclog",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "orgsync.middleware.RequireMFAMiddleware",
+]
+
+ROOT_URLCONF = "orgsync.urls"
+WSGI_APPLICATION = "orgsync.wsgi.application"
+ASGI_APPLICATION = "orgsync.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR = Path(env.str("ORGSYNC_VAR_DIR", default=str(BASE_DIR / "var")))
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'orgsync.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Web and workers write the same file: wait for locks instead of failing at once, and take
+    # the write lock at BEGIN so a read-then-write transaction cannot deadlock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+# Names the worker cluster, its Redis queue and this deployment's cache keys: deployments (or
+# test runs) sharing one Redis need distinct names.
+ORGSYNC_Q_NAME = env.str("ORGSYNC_Q_NAME", default="orgsync")
+# The cache is shared by web and workers: allauth's login rate limits and django-q2's cluster
+# statistics (read by /healthz) live there, so a per-process memory cache would not do.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "orgsync_cache",
+        }
+    }
+CACHES["default"]["KEY_PREFIX"] = ORGSYNC_Q_NAME
+
+Q_CLUSTER = {
+    "name": ORGSYNC_Q_NAME,
+    "workers": env.int("ORGSYNC_Q_WORKERS", default=2),
+    "timeout": env.int("ORGSYNC_Q_TIMEOUT", default=600),
+    # Broker redelivery only: longer than timeout, so a task still running is never handed out
+    # twice; every task is safe to run twice anyway (see ARCHITECTURE "Three retry layers").
+    "retry": env.int("ORGSYNC_Q_TIMEOUT", default=600) + 120,
+    "max_attempts": 5,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.5
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# --- Operator login (django-allauth) ---
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "admin:index"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_ADAPTER = "orgsync.accounts.OperatorAccountAdapter"
+# Operators are created by an administrator or `createsuperuser`, not by signing up.
+ORGSYNC_ALLOW_SIGNUP = env.bool("ORGSYNC_ALLOW_SIGNUP", default=False)
+# Every operator must enrol a second factor before using the console.
+ORGSYNC_REQUIRE_MFA = env.bool("ORGSYNC_REQUIRE_MFA", default=False)
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "orgsync"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Logging is configured once, here, to stderr. Records never carry secrets or field values.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {"django-q": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False}},
+}
