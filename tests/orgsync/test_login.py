@@ -62,7 +62,9 @@ def test_admin_login_form_cannot_be_used_to_bypass_allauth(client, operator):
 def test_login_by_username_or_email_reaches_the_admin(client, operator, field):
     response = login(client, getattr(operator, field), PASSWORD)
     assert response.status_code == 302 and response["Location"] == "/admin/"
-    assert client.get("/admin/").status_code == 200
+    admin_index = client.get("/admin/")
+    assert admin_index.status_code == 200
+    assert reverse("mfa_index") in admin_index.content.decode(), "the admin links to 2FA enrolment"
 
 
 @pytest.mark.django_db
@@ -87,6 +89,7 @@ def test_failed_logins_are_rate_limited(client, operator):
 
 @pytest.mark.django_db
 def test_sign_up_is_closed_by_default(client):
+    assert "sign up" not in client.get(LOGIN_URL).content.decode().lower()
     response = client.get("/accounts/signup/")
     assert "Sign Up Closed" in response.content.decode()
     client.post(
