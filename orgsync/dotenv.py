@@ -3,17 +3,18 @@
 Usage: python -m orgsync.dotenv PATH — never overwrites an existing file.
 """
 
-import base64
 import secrets
 import sys
 from pathlib import Path
+
+from orgsync.env import random_encryption_key
 
 TEMPLATE = """\
 # Written by `make run` on first run. Git-ignored: keep it private, it holds the secrets.
 # Losing ORGSYNC_ENCRYPTION_KEYS means re-entering every org's credentials.
 DEBUG=false
 SECRET_KEY={secret_key}
-ORGSYNC_ENCRYPTION_KEYS={key_id}:{key}
+ORGSYNC_ENCRYPTION_KEYS={encryption_key}
 ALLOWED_HOSTS=127.0.0.1,localhost
 # DATABASE_URL=postgres://postgres@127.0.0.1:5432/orgsync
 # REDIS_URL=redis://127.0.0.1:6379/0
@@ -23,8 +24,7 @@ ALLOWED_HOSTS=127.0.0.1,localhost
 def render() -> str:
     return TEMPLATE.format(
         secret_key=secrets.token_urlsafe(50),
-        key_id=f"k{secrets.token_hex(3)}",
-        key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        encryption_key=random_encryption_key(f"k{secrets.token_hex(3)}"),
     )
 
 

@@ -4,9 +4,11 @@ Settings are 12-factor: process environment first, then an optional `.env` file 
 `make run` for the embedded default). Required secrets have no default outside DEBUG.
 """
 
+import base64
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import environ
@@ -27,7 +29,7 @@ def read_env_file() -> None:
         environ.Env.read_env(path, overwrite=False)
 
 
-def required_secret(name: str, *, debug: bool) -> str:
+def required_secret(name: str, *, debug: bool, ephemeral: Callable[[], str] | None = None) -> str:
     """Return the secret `name`; outside DEBUG a missing one stops startup naming the variable.
 
     In DEBUG an ephemeral random value is used (and said so on stderr), so a developer can run
@@ -46,4 +48,9 @@ def required_secret(name: str, *, debug: bool) -> str:
         f"orgsync: {name} is not set; using a random value for this process (DEBUG).",
         file=sys.stderr,
     )
-    return secrets.token_urlsafe(50)
+    return ephemeral() if ephemeral else secrets.token_urlsafe(50)
+
+
+def random_encryption_key(key_id: str = "ephemeral") -> str:
+    """One `ORGSYNC_ENCRYPTION_KEYS` entry: a key id and 32 random bytes in base64."""
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}"

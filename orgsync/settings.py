@@ -2,14 +2,16 @@
 
 from pathlib import Path
 
-from orgsync.env import BASE_DIR, env, read_env_file, required_secret
+from orgsync.env import BASE_DIR, env, random_encryption_key, read_env_file, required_secret
 
 read_env_file()
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = required_secret("SECRET_KEY", debug=DEBUG)
 # Comma-separated "kid:base64key" entries; the first seals, every one opens (credentials vault).
-ORGSYNC_ENCRYPTION_KEYS = required_secret("ORGSYNC_ENCRYPTION_KEYS", debug=DEBUG)
+ORGSYNC_ENCRYPTION_KEYS = required_secret(
+    "ORGSYNC_ENCRYPTION_KEYS", debug=DEBUG, ephemeral=random_encryption_key
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -80,9 +82,7 @@ ORGSYNC_Q_NAME = env.str("ORGSYNC_Q_NAME", default="orgsync")
 # The cache is shared by web and workers: allauth's login rate limits and django-q2's cluster
 # statistics (read by /healthz) live there, so a per-process memory cache would not do.
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {

@@ -9,9 +9,7 @@ import os
 os.environ["ORGSYNC_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 # key id "test": 32 bytes, base64; only ever used by tests.
-os.environ.setdefault(
-    "ORGSYNC_ENCRYPTION_KEYS", "test:b3Jnc3luYy10ZXN0LWtleS1ub3QtZm9yLXByb2QtMzI="
-)
+os.environ.setdefault("ORGSYNC_ENCRYPTION_KEYS", "test:b3Jnc3luYy10ZXN0LWtleS1ub3QtZm9yLXByb2QtMzI=")
 
 # Its own broker queue name, so a test run never takes (or leaves) work of a running console.
 os.environ.setdefault("ORGSYNC_Q_NAME", f"orgsync-test-{os.getpid()}")

@@ -4,6 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from connections.models import Connection, Org
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -22,3 +24,39 @@ class UserFactory(factory.django.DjangoModelFactory):
     def groups(self, create: bool, names: list[str] | None, **kwargs) -> None:
         if create and names:
             self.groups.add(*Group.objects.filter(name__in=names))
+
+
+class OrgFactory(factory.django.DjangoModelFactory):
+    """A connected org as the console knows it (no live org behind it)."""
+
+    class Meta:
+        model = Org
+        skip_postgeneration_save = True
+
+    label = factory.Sequence(lambda n: f"Org {n}")
+    environment = Org.Environment.CUSTOM
+    custom_login_url = "https://127.0.0.1:8700"
+    auth_method = Org.AuthMethod.PASSWORD
+    client_id = factory.Sequence(lambda n: f"3MVG9client{n}")
+    username = factory.Sequence(lambda n: f"admin@org{n}.sfemu.org")
+    org_id = factory.Sequence(lambda n: f"00D5e00000{n:05d}AAA")
+    org_name = factory.LazyAttribute(lambda o: o.label)
+    edition = "Developer Edition"
+    is_sandbox = False
+    instance_url = "https://127.0.0.1:8700"
+
+    @factory.post_generation
+    def access_token(self, create: bool, value: str | None, **kwargs) -> None:
+        self.access_token = value if value is not None else f"{self.org_id}!AQfactorytoken"
+        if create:
+            self.save(update_fields=["access_token_sealed"])
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    name = factory.Sequence(lambda n: f"Connection {n}")
+    primary_org = factory.SubFactory(OrgFactory)
+    secondary_org = factory.SubFactory(OrgFactory)
+    owner_username = factory.LazyAttribute(lambda c: c.primary_org.username)

@@ -27,9 +27,7 @@ class Command(BaseCommand):
             )
             return
         password = secrets.token_urlsafe(12)
-        user = user_model.objects.create_superuser(
-            username=username, email=email, password=password
-        )
+        user = user_model.objects.create_superuser(username=username, email=email, password=password)
         user.groups.add(*user.groups.model.objects.filter(name=ADMINISTRATORS))
         banner = "=" * 64
         self.stdout.write(self.style.SUCCESS(banner))
