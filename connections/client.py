@@ -1,0 +1,269 @@
+"""SalesforceClient: the only door to an org.
+
+Built from an Org, it talks through simple-salesforce over the session of connections.http
+(TLS trust, timeouts, bounded HTTP retries). On an expired session it gets a new token once by
+the org's own method, seals it, and repeats the call. It records the org's API usage from
+`Sforce-Limit-Info`, counts its calls (tests and benchmarks read `calls`), and turns every
+failure into one of the exceptions in connections.client_errors.
+"""
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import requests
+from django.utils import timezone
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+
+from connections import oauth
+from connections.client_errors import (
+    AuthenticationError,
+    RecordResult,
+    RetryableError,
+    SalesforceApiError,
+    error_for,
+)
+from connections.http import build_session
+from connections.models import Org
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+COLLECTION_SIZE = 200
+USAGE_SAVE_INTERVAL_SECONDS = 10.0
+
+_calls_lock = threading.Lock()
+_calls_by_org: dict[str, Counter] = {}
+
+
+def api_calls(org: Org) -> Counter:
+    """API calls made to `org` by this process, by kind (a copy)."""
+    with _calls_lock:
+        return Counter(_calls_by_org.get(str(org.pk), Counter()))
+
+
+def reset_api_calls(org: Org | None = None) -> None:
+    with _calls_lock:
+        if org is None:
+            _calls_by_org.clear()
+        else:
+            _calls_by_org.pop(str(org.pk), None)
+
+
+@dataclass(frozen=True)
+class QueryPage:
+    records: list[dict]
+    total_size: int
+    done: bool
+    next_records_url: str | None
+
+
+class SalesforceClient:
+    """One org, one client. Not thread-safe: give each worker thread its own."""
+
+    def __init__(self, org: Org) -> None:
+        if not org.access_token_sealed or not org.instance_url:
+            raise AuthenticationError(f"Org “{org.label}” is not connected: connect it first.")
+        self.org = org
+        self.calls: Counter = Counter()
+        self._session = build_session(ca_bundle=org.ca_bundle)
+        self._sf = self._simple_salesforce()
+        self._usage_saved_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"<SalesforceClient {self.org.label!r}>"
+
+    # --- reads -----------------------------------------------------------------------------
+    def identity(self) -> dict:
+        return self._call("identity", lambda sf: self._get_json(self._identity_url()))
+
+    def limits(self) -> dict:
+        return self._call("limits", lambda sf: sf.limits())
+
+    def describe_global(self) -> dict:
+        return self._call("describe", lambda sf: sf.describe())
+
+    def describe(self, sobject: str) -> dict:
+        return self._call("describe", lambda sf: getattr(sf, sobject).describe())
+
+    def query_page(self, soql: str, *, include_deleted: bool = False) -> QueryPage:
+        answer = self._call("query", lambda sf: sf.query(soql, include_deleted=include_deleted))
+        return self._page(answer)
+
+    def query_more(self, next_records_url: str) -> QueryPage:
+        answer = self._call("query", lambda sf: sf.query_more(next_records_url, identifier_is_url=True))
+        return self._page(answer)
+
+    def query_records(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
+        """Every record of a query, page by page (one API call per page)."""
+        page = self.query_page(soql, include_deleted=include_deleted)
+        yield from page.records
+        while not page.done and page.next_records_url:
+            page = self.query_more(page.next_records_url)
+            yield from page.records
+
+    def get(self, sobject: str, record_id: str) -> dict:
+        return self._call("rows", lambda sf: getattr(sf, sobject).get(record_id))
+
+    def get_updated(self, sobject: str, start: datetime, end: datetime) -> dict:
+        return self._call("replication", lambda sf: getattr(sf, sobject).updated(start, end))
+
+    def get_deleted(self, sobject: str, start: datetime, end: datetime) -> dict:
+        return self._call("replication", lambda sf: getattr(sf, sobject).deleted(start, end))
+
+    # --- writes ----------------------------------------------------------------------------
+    def create(self, records: list[dict], *, all_or_none: bool = False) -> list[RecordResult]:
+        """Insert up to 200 records (each with attributes.type) in one call."""
+        return self._collection("POST", "composite/sobjects", records, all_or_none)
+
+    def update(self, records: list[dict], *, all_or_none: bool = False) -> list[RecordResult]:
+        """Update up to 200 records (each with attributes.type and Id) in one call."""
+        return self._collection("PATCH", "composite/sobjects", records, all_or_none)
+
+    def upsert(
+        self, sobject: str, external_id_field: str, records: list[dict], *, all_or_none: bool = False
+    ) -> list[RecordResult]:
+        """Upsert up to 200 records of one object on an external-ID field in one call."""
+        return self._collection(
+            "PATCH", f"composite/sobjects/{sobject}/{external_id_field}", records, all_or_none
+        )
+
+    def delete(self, ids: list[str], *, all_or_none: bool = False) -> list[RecordResult]:
+        """Delete up to 200 records by Id in one call."""
+        self._check_size(ids)
+        query = f"ids={','.join(ids)}&allOrNone={str(all_or_none).lower()}"
+        answer = self._call(
+            "collections", lambda sf: sf.restful(f"composite/sobjects?{query}", method="DELETE")
+        )
+        return [RecordResult.from_json(item) for item in answer]
+
+    def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:
+        """Up to 25 subrequests (at most 5 queries) as one API call; returns compositeResponse."""
+        body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
+        answer = self._call("composite", lambda sf: sf.restful("composite", method="POST", json=body))
+        return answer["compositeResponse"]
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _collection(
+        self, method: str, path: str, records: list[dict], all_or_none: bool
+    ) -> list[RecordResult]:
+        self._check_size(records)
+        body = {"allOrNone": all_or_none, "records": records}
+        answer = self._call("collections", lambda sf: sf.restful(path, method=method, json=body))
+        return [RecordResult.from_json(item) for item in answer]
+
+    @staticmethod
+    def _check_size(items: list) -> None:
+        if not 1 <= len(items) <= COLLECTION_SIZE:
+            raise ValueError(f"a collection call takes 1 to {COLLECTION_SIZE} records, not {len(items)}")
+
+    def _call(self, kind: str, operation: Callable[[Salesforce], T]) -> T:
+        try:
+            return self._attempt(kind, operation)
+        except SalesforceExpiredSession:
+            self._refresh_token()
+            try:
+                return self._attempt(kind, operation)
+            except SalesforceExpiredSession as exc:
+                raise self._mapped(exc, AuthenticationError) from None
+
+    def _attempt(self, kind: str, operation: Callable[[Salesforce], T]) -> T:
+        self._count(kind)
+        try:
+            return operation(self._sf)
+        except SalesforceExpiredSession:
+            raise
+        except SalesforceError as exc:
+            raise self._mapped(exc) from None
+        except requests.Timeout:
+            raise RetryableError(f"{self.org.label} did not answer in time", error_code="TIMEOUT") from None
+        except requests.ConnectionError as exc:
+            raise RetryableError(
+                f"{self.org.label} is unreachable ({exc.__class__.__name__})", error_code="UNREACHABLE"
+            ) from None
+        finally:
+            self._record_usage()
+
+    def _mapped(
+        self, exc: SalesforceError, cls: type[SalesforceApiError] | None = None
+    ) -> SalesforceApiError:
+        first = exc.content[0] if isinstance(exc.content, list) and exc.content else {}
+        if not isinstance(first, dict):
+            first = {}
+        code = first.get("errorCode", "")
+        message = first.get("message") or exc.__class__.__name__
+        if cls is not None:
+            return cls(message, error_code=code, status=exc.status, fields=tuple(first.get("fields") or ()))
+        return error_for(
+            status=exc.status, error_code=code, message=message, fields=first.get("fields") or ()
+        )
+
+    def _refresh_token(self) -> None:
+        """One new token by the org's method, sealed and stored; a refusal is AuthenticationError."""
+        logger.info("access token of org %s expired; getting a new one", self.org.label)
+        try:
+            grant = oauth.new_token(self.org)
+        except oauth.OAuthError as exc:
+            raise AuthenticationError(str(exc), error_code=exc.error) from None
+        self.org.access_token = grant.access_token
+        fields = ["access_token_sealed", "updated_at"]
+        if grant.refresh_token:
+            self.org.refresh_token = grant.refresh_token
+            fields.append("refresh_token_sealed")
+        if grant.instance_url and grant.instance_url != self.org.instance_url:
+            self.org.instance_url = grant.instance_url
+            fields.append("instance_url")
+        self.org.save(update_fields=fields)
+        self._sf = self._simple_salesforce()
+
+    def _simple_salesforce(self) -> Salesforce:
+        return Salesforce(
+            instance_url=self.org.instance_url,
+            session_id=self.org.access_token,
+            session=self._session,
+            version=self.org.api_version,
+        )
+
+    def _count(self, kind: str) -> None:
+        self.calls[kind] += 1
+        with _calls_lock:
+            _calls_by_org.setdefault(str(self.org.pk), Counter())[kind] += 1
+
+    def _record_usage(self) -> None:
+        usage = (self._sf.api_usage or {}).get("api-usage")
+        now = timezone.now()
+        if usage is None or now.timestamp() - self._usage_saved_at < USAGE_SAVE_INTERVAL_SECONDS:
+            return
+        self._usage_saved_at = now.timestamp()
+        self.org.api_requests_used, self.org.api_requests_max = usage.used, usage.total
+        Org.objects.filter(pk=self.org.pk).update(
+            api_requests_used=usage.used, api_requests_max=usage.total, api_usage_at=now
+        )
+
+    def _identity_url(self) -> str:
+        return f"{self.org.instance_url}/services/oauth2/userinfo"
+
+    def _get_json(self, url: str) -> Any:
+        response = self._session.get(url, headers={"Authorization": f"Bearer {self._sf.session_id}"})
+        if response.status_code == 401:
+            raise SalesforceExpiredSession(url, 401, "identity", response.json() if response.content else [])
+        if response.status_code >= 400:
+            raise error_for(
+                status=response.status_code,
+                error_code="",
+                message=f"{url} answered HTTP {response.status_code}",
+            )
+        return response.json()
+
+    @staticmethod
+    def _page(answer: dict) -> QueryPage:
+        return QueryPage(
+            records=answer["records"],
+            total_size=answer["totalSize"],
+            done=answer["done"],
+            next_records_url=answer.get("nextRecordsUrl"),
+        )
