@@ -6,11 +6,13 @@ step only when its option is on; Active ⇄ Suspended (by an admin, or automatic
 is unavailable); anything but Deactivated → Deactivated, which is final.
 """
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from connections.errors import IllegalTransition, InvalidConnection
+from connections.errors import ConnectionsError, IllegalTransition, InvalidConnection
 from connections.models import Connection, Org
 from synclog.models import ConnectionEvent
 
@@ -56,9 +58,31 @@ def connection_create(*, actor: AbstractBaseUser | None, **fields) -> Connection
     return connection
 
 
+def connection_accept(
+    *,
+    connection: Connection,
+    actor: AbstractBaseUser | None,
+    check_org: Callable[[Org], object] | None = None,
+) -> Connection:
+    """Accept an invitation once both orgs answer (`check_org` raises if one does not; default:
+    a /limits call); the first status is the first setup step whose option is on."""
+    check = check_org or _org_answers
+    for org in (connection.primary_org, connection.secondary_org):
+        try:
+            check(org)
+        except ConnectionsError as exc:
+            raise InvalidConnection(f"Cannot accept: {org} does not answer ({exc}).") from exc
+    return _accept(connection=connection, actor=actor)
+
+
+def _org_answers(org: Org) -> None:
+    from connections.services.orgs import org_test_connection
+
+    org_test_connection(org=org)
+
+
 @transaction.atomic
-def connection_accept(*, connection: Connection, actor: AbstractBaseUser | None) -> Connection:
-    """Accept an invitation; the first status is the first sync step whose option is on."""
+def _accept(*, connection: Connection, actor: AbstractBaseUser | None) -> Connection:
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     if connection.status != Status.INVITED:
         raise IllegalTransition(

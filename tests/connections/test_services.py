@@ -13,6 +13,10 @@ Kind = ConnectionEvent.Kind
 pytestmark = pytest.mark.django_db
 
 
+def answers(org) -> None:
+    """Stands in for the live /limits check: every org answers."""
+
+
 def kinds(connection: Connection) -> list[str]:
     return list(connection.events.values_list("kind", flat=True))
 
@@ -64,7 +68,7 @@ def test_orgs_must_differ_and_be_of_the_same_type():
     ],
 )
 def test_accept_walks_through_the_setup_steps_of_the_options(options, steps):
-    connection = services.connection_accept(connection=create(**options), actor=None)
+    connection = services.connection_accept(connection=create(**options), actor=None, check_org=answers)
     seen = [connection.status]
     while connection.status != Status.ACTIVE:
         connection = services.connection_advance_setup(connection=connection)
@@ -74,7 +78,7 @@ def test_accept_walks_through_the_setup_steps_of_the_options(options, steps):
 
 
 def test_suspend_and_resume_by_admin(operator):
-    connection = services.connection_accept(connection=create(), actor=operator)
+    connection = services.connection_accept(connection=create(), actor=operator, check_org=answers)
     connection = services.connection_suspend(connection=connection, actor=operator)
     assert (connection.status, connection.suspension) == (Status.SUSPENDED, "admin")
     connection = services.connection_resume(connection=connection, actor=operator)
@@ -83,7 +87,7 @@ def test_suspend_and_resume_by_admin(operator):
 
 
 def test_automatic_resume_never_overrides_an_admin_suspension():
-    connection = services.connection_accept(connection=create(), actor=None)
+    connection = services.connection_accept(connection=create(), actor=None, check_org=answers)
     services.connection_suspend(connection=connection, actor=None)
     with pytest.raises(IllegalTransition, match="suspended by an admin"):
         services.connection_resume(connection=connection, actor=None, automatic=True)
@@ -92,7 +96,7 @@ def test_automatic_resume_never_overrides_an_admin_suspension():
 
 
 def test_automatic_suspension_is_its_own_event():
-    connection = services.connection_accept(connection=create(), actor=None)
+    connection = services.connection_accept(connection=create(), actor=None, check_org=answers)
     connection = services.connection_suspend(connection=connection, actor=None, automatic=True, reason="503")
     assert connection.suspension == "automatic"
     assert connection.events.first().kind == Kind.SUSPENDED
@@ -117,7 +121,8 @@ def test_automatic_suspension_is_its_own_event():
 def test_illegal_transitions_are_refused_with_a_message(status, action):
     connection = ConnectionFactory(status=status)
     with pytest.raises(IllegalTransition, match=connection.name):
-        getattr(services, f"connection_{action}")(connection=connection, actor=None)
+        extra = {"check_org": answers} if action == "accept" else {}
+        getattr(services, f"connection_{action}")(connection=connection, actor=None, **extra)
     connection.refresh_from_db()
     assert connection.status == status
     assert not connection.events.exists()
@@ -156,6 +161,23 @@ def test_retry_attempts_are_bounded():
 
 
 def test_history_is_newest_first(operator):
-    connection = services.connection_accept(connection=create(actor=operator), actor=operator)
+    connection = services.connection_accept(
+        connection=create(actor=operator), actor=operator, check_org=answers
+    )
     services.connection_suspend(connection=connection, actor=operator)
     assert kinds(connection) == [Kind.ADMIN_SUSPENDED, Kind.ACCEPTED, Kind.CREATED]
+
+
+def test_accept_refuses_when_an_org_does_not_answer():
+    from connections.errors import ConnectionsError
+
+    connection = create()
+
+    def secondary_down(org):
+        if org == connection.secondary_org:
+            raise ConnectionsError("SERVER_UNAVAILABLE")
+
+    with pytest.raises(InvalidConnection, match=f"{connection.secondary_org} does not answer"):
+        services.connection_accept(connection=connection, actor=None, check_org=secondary_down)
+    connection.refresh_from_db()
+    assert connection.status == Status.INVITED

@@ -1,0 +1,154 @@
+"""Admin forms for connecting orgs and creating connections. Secrets are write-only."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from connections.client_errors import SalesforceApiError
+from connections.directory import active_user_id, allows_audit_fields
+from connections.errors import ConnectionsError
+from connections.models import Connection, Org
+from connections.services import org_connect
+
+SECRET_WIDGET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+# Which fields each sign-in method needs (beyond the consumer key, always required).
+REQUIRED_BY_METHOD = {
+    Org.AuthMethod.OAUTH_PKCE: (),
+    Org.AuthMethod.JWT_BEARER: ("username", "private_key"),
+    Org.AuthMethod.CLIENT_CREDENTIALS: ("client_secret",),
+    Org.AuthMethod.PASSWORD: ("client_secret", "username", "password"),
+}
+SECRET_FIELDS = ("client_secret", "password", "security_token", "private_key")
+
+
+class OrgForm(forms.ModelForm):
+    """Connect an org. For every method but the browser flow, the org is asked right away and
+    its answer (or refusal) shown here; for the browser flow the admin is sent to the org."""
+
+    client_secret = forms.CharField(
+        label="Consumer secret",
+        required=False,
+        widget=SECRET_WIDGET,
+        strip=True,
+        help_text="Write-only: never shown again. Leave blank to keep the stored one.",
+    )
+    password = forms.CharField(
+        required=False,
+        widget=SECRET_WIDGET,
+        strip=False,
+        help_text="Username + password method only. Write-only.",
+    )
+    security_token = forms.CharField(
+        required=False,
+        widget=SECRET_WIDGET,
+        strip=True,
+        help_text="Appended to the password; not needed from trusted IP ranges. Write-only.",
+    )
+    private_key = forms.FileField(
+        label="Private key (PEM)",
+        required=False,
+        help_text="JWT bearer only: the key whose certificate is uploaded to the connected app. "
+        "Stored encrypted; write-only.",
+    )
+    ca_bundle_file = forms.FileField(
+        label="Trusted CA certificates file",
+        required=False,
+        help_text="PEM file; replaces the text above. For sfemu: var/sfemu/ca.pem.",
+    )
+
+    class Meta:
+        model = Org
+        fields = (
+            "label",
+            "environment",
+            "custom_login_url",
+            "auth_method",
+            "client_id",
+            "username",
+            "ca_bundle",
+            "api_version",
+        )
+        widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 4, "cols": 70})}
+
+    def clean_private_key(self) -> str:
+        upload = self.cleaned_data.get("private_key")
+        if not upload:
+            return ""
+        text = upload.read().decode("ascii", errors="replace")
+        if "PRIVATE KEY-----" not in text:
+            raise ValidationError("This is not a PEM private key (-----BEGIN PRIVATE KEY-----).")
+        return text
+
+    def clean_custom_login_url(self) -> str:
+        url = self.cleaned_data.get("custom_login_url", "")
+        if url and not url.startswith("https://"):
+            raise ValidationError("Salesforce is reached over HTTPS only: the URL must start with https://.")
+        return url.rstrip("/")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("environment") == Org.Environment.CUSTOM and not data.get("custom_login_url"):
+            self.add_error("custom_login_url", "A custom login URL is needed for this environment.")
+        method = data.get("auth_method")
+        for name in REQUIRED_BY_METHOD.get(method, ()):
+            stored = name in SECRET_FIELDS and getattr(self.instance, f"{name}_sealed", "")
+            if not data.get(name) and not stored:
+                label = self.fields[name].label or name.replace("_", " ").capitalize()
+                self.add_error(name, f"{label} is needed to sign in with “{Org.AuthMethod(method).label}”.")
+        if data.get("ca_bundle_file"):
+            data["ca_bundle"] = data["ca_bundle_file"].read().decode("ascii", errors="replace")
+            self.instance.ca_bundle = data["ca_bundle"]
+        return data
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        for name in SECRET_FIELDS:
+            if self.cleaned_data.get(name):
+                setattr(self.instance, name, self.cleaned_data[name])
+        if self.instance.auth_method != Org.AuthMethod.OAUTH_PKCE:
+            try:
+                org_connect(org=self.instance)
+            except ConnectionsError as exc:
+                self.add_error(None, str(exc))
+
+
+class ConnectionForm(forms.ModelForm):
+    class Meta:
+        model = Connection
+        fields = (
+            "name",
+            "primary_org",
+            "secondary_org",
+            "owner_username",
+            "direction",
+            "sync_users",
+            "sync_metadata",
+            "sync_feeds_and_audit_fields",
+            "max_retry_attempts",
+        )
+        help_texts = {"owner_username": "Username of an active user of the primary org; checked live."}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        primary, secondary = data.get("primary_org"), data.get("secondary_org")
+        try:
+            if primary and data.get("owner_username") and "owner_username" in self.changed_data:
+                user_id = active_user_id(primary, data["owner_username"])
+                if user_id is None:
+                    self.add_error(
+                        "owner_username",
+                        f"No active user “{data['owner_username']}” in {primary}: "
+                        "the connection owner must be an active user of the primary org.",
+                    )
+                self.instance.owner_user_id = user_id or ""
+            if secondary and data.get("sync_feeds_and_audit_fields") and not allows_audit_fields(secondary):
+                self.add_error(
+                    "sync_feeds_and_audit_fields",
+                    f"{secondary} does not let its connected user set audit fields: enable “Set Audit "
+                    "Fields upon Record Creation” in its User Interface settings and give the user the "
+                    "permission, or leave this option off.",
+                )
+        except SalesforceApiError as exc:
+            raise ValidationError(f"Could not check with the org: {exc}") from exc
+        return data
