@@ -49,6 +49,12 @@ class OrgForm(forms.ModelForm):
         help_text="JWT bearer only: the key whose certificate is uploaded to the connected app. "
         "Stored encrypted; write-only.",
     )
+    custom_login_url = forms.URLField(
+        label="Custom login URL",
+        required=False,
+        assume_scheme="https",
+        help_text=Org._meta.get_field("custom_login_url").help_text,
+    )
     ca_bundle_file = forms.FileField(
         label="Trusted CA certificates file",
         required=False,

@@ -8,6 +8,7 @@ proxy) brings its own CA bundle, which is added to — never replaces — the ch
 import hashlib
 from pathlib import Path
 
+import certifi
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
@@ -22,6 +23,7 @@ HTTP_RETRY = Retry(
     total=3,
     connect=3,
     read=0,
+    other=0,  # a certificate that does not verify will not verify on a second try
     status=3,
     status_forcelist=(502, 503, 504),
     allowed_methods=None,
@@ -32,22 +34,28 @@ HTTP_RETRY = Retry(
 
 
 class OrgSession(requests.Session):
-    """A requests session with default timeouts (requests has none)."""
+    """A requests session with default timeouts (requests has none), whose own trust store
+    wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (requests otherwise lets the environment
+    override `session.verify`)."""
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+        kwargs.setdefault("verify", self.verify)
         return super().request(method, url, **kwargs)
 
 
-def trust_store(ca_bundle: str) -> str | bool:
-    """Path of a file with the org's CA certificates, or True for the system's trust store."""
+def trust_store(ca_bundle: str) -> str:
+    """Path of the CA file to check the org's certificate with: the public CAs (certifi),
+    plus the org's own CA certificates when it has some."""
     if not ca_bundle.strip():
-        return True
+        return certifi.where()
     folder = Path(settings.VAR_DIR) / "trust"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(ca_bundle.encode()).hexdigest()[:32]}.pem"
     if not path.exists():
-        path.write_text(ca_bundle)
+        partial = path.with_suffix(".tmp")
+        partial.write_text(f"{ca_bundle.strip()}\n{Path(certifi.where()).read_text()}")
+        partial.replace(path)
     return str(path)
 
 

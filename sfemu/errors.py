@@ -73,10 +73,7 @@ class MultipleMatchesError(SalesforceError):
 
     def record_urls(self, api_version: str) -> list[str]:
         """The body of the REST 300 answer."""
-        return [
-            f"/services/data/v{api_version}/sobjects/{self.sobject}/{rid}"
-            for rid in self.record_ids
-        ]
+        return [f"/services/data/v{api_version}/sobjects/{self.sobject}/{rid}" for rid in self.record_ids]
 
 
 def not_found() -> SalesforceError:

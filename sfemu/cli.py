@@ -1,0 +1,177 @@
+"""Command line: ``python -m sfemu serve|org create|seed|app create``.
+
+Every command works on a data dir (default ``var/sfemu``); a running server and the CLI share it,
+so an org created here is immediately usable against the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path("var/sfemu")
+DEFAULT_PORT = 8700
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="data directory")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sfemu", description="Salesforce org emulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTPS server")
+    _common(serve)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--session-seconds", type=int, default=7200, help="session timeout")
+
+    org = sub.add_parser("org", help="manage orgs").add_subparsers(dest="org_command", required=True)
+    create = org.add_parser("create", help="create an org and print its admin credentials")
+    _common(create)
+    create.add_argument("name")
+    create.add_argument("--edition", default="Developer Edition")
+    create.add_argument("--sandbox", action="store_true")
+    create.add_argument("--instance-url", default=f"https://127.0.0.1:{DEFAULT_PORT}")
+
+    seed = sub.add_parser("seed", help="load seed data into an org")
+    _common(seed)
+    seed.add_argument("name", help="org name")
+    seed.add_argument("--profile", default="demo")
+    seed.add_argument("--accounts", type=int, default=None)
+
+    app = sub.add_parser("app", help="manage connected apps").add_subparsers(
+        dest="app_command", required=True
+    )
+    app_create = app.add_parser("create", help="create a connected app")
+    _common(app_create)
+    app_create.add_argument("name")
+    app_create.add_argument("--org", required=True, help="org name")
+    app_create.add_argument("--callback", action="append", default=[], help="callback URL")
+    app_create.add_argument("--cert", type=Path, help="PEM certificate for the JWT bearer flow")
+    app_create.add_argument("--run-as", help="username for the client credentials flow")
+    return parser
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        print(f"{key.replace('_', ' '):<{width}}  {value}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from sfemu.server.runner import build_state, serve
+    from sfemu.tls import ensure_tls
+
+    data_dir: Path = args.data_dir
+    state = build_state(data_dir, session_seconds=args.session_seconds)
+    tls = ensure_tls(data_dir / "tls", (args.host,))
+    _emit(
+        args,
+        {
+            "url": f"https://{args.host}:{args.port}",
+            "ca_path": str(tls.ca_path.resolve()),
+            "data_dir": str(data_dir.resolve()),
+        },
+    )
+    sys.stdout.flush()
+    serve(state, args.host, args.port, tls)
+    return 0
+
+
+def cmd_org_create(args: argparse.Namespace) -> int:
+    from sfemu.server.runner import build_state
+
+    state = build_state(args.data_dir)
+    creds = state.instance.create_org(args.name, edition=args.edition, sandbox=args.sandbox)
+    token = state.auth.issue_access_token(creds.org_id, creds.admin_user_id, scope="api web full")
+    _emit(
+        args,
+        {
+            "org_id": creds.org_id,
+            "name": creds.name,
+            "username": creds.username,
+            "password": creds.password,
+            "security_token": creds.security_token,
+            "user_id": creds.admin_user_id,
+            "access_token": token,
+            "instance_url": args.instance_url,
+        },
+    )
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from sfemu import seed
+    from sfemu.server.runner import build_state
+
+    state = build_state(args.data_dir)
+    org = state.instance.org_by_name(args.name)
+    kwargs: dict[str, Any] = {"profile": args.profile}
+    if args.accounts is not None:
+        kwargs["accounts"] = args.accounts
+    summary = seed.seed_org(org, **kwargs)
+    data = {"org_id": org.org_id, "name": org.name, "profile": args.profile}
+    if isinstance(summary, dict):
+        data.update({f"created_{k}": v for k, v in summary.items()})
+    _emit(args, data)
+    return 0
+
+
+def cmd_app_create(args: argparse.Namespace) -> int:
+    from sfemu.server.runner import build_state
+
+    state = build_state(args.data_dir)
+    org = state.instance.org_by_name(args.org)
+    run_as = _run_as_user(state, org, args.run_as)
+    app = state.auth.create_app(
+        org.org_id,
+        args.name,
+        args.callback,
+        cert_pem=args.cert.read_text() if args.cert else None,
+        run_as_user_id=run_as,
+    )
+    _emit(
+        args,
+        {
+            "name": app.name,
+            "org_id": org.org_id,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "callback_urls": " ".join(app.callback_urls),
+            "run_as_user_id": run_as or "",
+        },
+    )
+    return 0
+
+
+def _run_as_user(state: Any, org: Any, username: str | None) -> str | None:
+    """The client-credentials user: the named one, else the org's admin."""
+    if username:
+        found = state.instance.find_user(username)
+        if found is None or found[0].org_id != org.org_id:
+            raise SystemExit(f"no user {username!r} in org {org.name!r}")
+        return found[1]["Id"]
+    return getattr(org, "admin_user_id", None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "org":
+        return cmd_org_create(args)
+    if args.command == "seed":
+        return cmd_seed(args)
+    if args.command == "app":
+        return cmd_app_create(args)
+    return 2

@@ -1,0 +1,59 @@
+"""The Starlette application: one server, many orgs (the token says which)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sfemu.server.authorize import authorize_endpoint
+from sfemu.server.http import error_entry, json_response, not_found
+from sfemu.server.identity import identity_endpoint, userinfo_endpoint
+from sfemu.server.oauth import revoke_endpoint, token_endpoint
+from sfemu.server.rest_endpoint import rest_endpoint, versions_endpoint
+from sfemu.server.soap_login import soap_endpoint
+from sfemu.server.state import ServerState
+
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+ALL_METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
+
+
+def _both(path: str, endpoint: Endpoint, methods: list[str]) -> list[Route]:
+    """The route with and without a trailing slash (Salesforce accepts both, no redirect)."""
+    return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return json_response(404, [error_entry(not_found())])
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return json_response(
+        405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{request.method}' not allowed."}]
+    )
+
+
+def create_app(state: ServerState) -> Starlette:
+    """The ASGI app serving every org of ``state.instance``."""
+    routes = [
+        *_both("/services/data", versions_endpoint, ["GET", "HEAD"]),
+        Route("/services/data/{rest:path}", rest_endpoint, methods=ALL_METHODS),
+        *_both("/services/oauth2/token", token_endpoint, ["POST"]),
+        *_both("/services/oauth2/authorize", authorize_endpoint, ["GET", "POST"]),
+        *_both("/services/oauth2/userinfo", userinfo_endpoint, ["GET", "POST"]),
+        *_both("/services/oauth2/revoke", revoke_endpoint, ["GET", "POST"]),
+        *_both("/id/{org_id}/{user_id}", identity_endpoint, ["GET", "POST"]),
+        Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
+        Route("/services/Soap/u/{version}/{org_id}", soap_endpoint, methods=["POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
+    )
+    app.router.redirect_slashes = False
+    app.state.sfemu = state
+    return app

@@ -1,0 +1,110 @@
+"""Running sfemu under uvicorn with TLS: blocking (CLI) or in a background thread (tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from sfemu.instance import Instance
+from sfemu.server.app import create_app
+from sfemu.server.auth_store import DEFAULT_SESSION_SECONDS, AuthStore
+from sfemu.server.state import ServerConfig, ServerState
+from sfemu.timeutil import Clock
+from sfemu.tls import TlsFiles, ensure_tls
+
+
+def build_state(
+    data_dir: Path | None,
+    *,
+    session_seconds: int = DEFAULT_SESSION_SECONDS,
+    login_host: str | None = None,
+    clock: Clock | None = None,
+) -> ServerState:
+    """Pod + OAuth store for a data dir (``None`` = in memory)."""
+    config = ServerConfig(data_dir, session_seconds, login_host)
+    return ServerState(
+        instance=Instance(data_dir, clock=clock),
+        auth=AuthStore.in_dir(data_dir, session_seconds=session_seconds),
+        config=config,
+    )
+
+
+def tls_dir_for(data_dir: Path | None) -> Path:
+    """Certificates live in ``<data_dir>/tls``; in-memory servers use a temp dir."""
+    if data_dir is not None:
+        return data_dir / "tls"
+    return Path(tempfile.mkdtemp(prefix="sfemu-tls-"))
+
+
+def _uvicorn_config(state: ServerState, tls: TlsFiles, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(state),
+        host=host,
+        port=port,
+        ssl_certfile=str(tls.cert_path),
+        ssl_keyfile=str(tls.key_path),
+        log_level="warning",
+        access_log=False,  # request lines would carry SOQL values and oauth_token parameters
+        server_header=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve(state: ServerState, host: str, port: int, tls: TlsFiles) -> None:
+    """Serve until interrupted (Ctrl-C / SIGTERM)."""
+    uvicorn.Server(_uvicorn_config(state, tls, host, port)).run()
+
+
+@dataclass
+class RunningServer:
+    """A server started by :func:`start_in_thread`."""
+
+    state: ServerState
+    tls: TlsFiles
+    host: str
+    port: int
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop now: idle TLS keep-alive connections would otherwise hold shutdown for ~30 s."""
+        self._server.should_exit = True
+        self._server.force_exit = True
+        self._thread.join(timeout)
+
+
+def start_in_thread(
+    state: ServerState, *, host: str = "127.0.0.1", port: int = 0, tls: TlsFiles | None = None
+) -> RunningServer:
+    """Start serving on ``host:port`` (0 = a free port) and return once it accepts requests."""
+    tls = tls or ensure_tls(tls_dir_for(state.config.data_dir), (host,))
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    server = uvicorn.Server(_uvicorn_config(state, tls, host, bound_port))
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])),
+        name=f"sfemu-{bound_port}",
+        daemon=True,
+    )
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("sfemu server did not start")
+        time.sleep(0.02)
+    return RunningServer(state, tls, host, bound_port, server, thread)

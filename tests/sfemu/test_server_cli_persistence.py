@@ -1,0 +1,133 @@
+"""The CLI (``python -m sfemu``) and file-mode persistence across a server restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from sfemu.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(capsys, *args: str) -> dict:
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(data_dir: Path, port: int) -> Iterator[tuple[str, requests.Session]]:
+    """``python -m sfemu serve`` in a subprocess; yields its URL and a trusting session."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sfemu", "serve", "--port", str(port), "--data-dir", str(data_dir), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        while not lines or lines[-1] != "}":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "no output"
+            lines.append(line.rstrip("\n"))
+        info = json.loads("\n".join(lines))
+        http = requests.Session()
+        http.verify = info["ca_path"]
+        http.trust_env = False
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                http.get(info["url"] + "/services/data/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+        yield info["url"], http
+        http.close()  # an idle TLS keep-alive connection would slow the graceful shutdown
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_cli_org_and_app_create(tmp_path: Path, capsys) -> None:
+    org = run_cli(capsys, "org", "create", "acme", "--data-dir", str(tmp_path))
+    assert set(org) >= {
+        "org_id",
+        "username",
+        "password",
+        "security_token",
+        "access_token",
+        "instance_url",
+        "user_id",
+    }
+    assert org["org_id"].startswith("00D") and len(org["org_id"]) == 18
+    assert org["access_token"].startswith(org["org_id"][:15] + "!")
+    app = run_cli(
+        capsys,
+        "app",
+        "create",
+        "Sync",
+        "--org",
+        "acme",
+        "--callback",
+        "http://localhost/cb",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert app["client_id"].startswith("3MVG9")
+    assert len(app["client_secret"]) == 64
+    assert main(["org", "create", "plain", "--data-dir", str(tmp_path)]) == 0
+    assert "security token" in capsys.readouterr().out
+
+
+def test_file_mode_survives_a_restart(tmp_path: Path, capsys) -> None:
+    data_dir = tmp_path / "sfemu"
+    org = run_cli(capsys, "org", "create", "durable", "--data-dir", str(data_dir))
+    app = run_cli(capsys, "app", "create", "App", "--org", "durable", "--data-dir", str(data_dir))
+    headers = {"Authorization": f"Bearer {org['access_token']}"}
+    port = free_port()
+    with serve(data_dir, port) as (url, http):
+        created = http.post(
+            f"{url}/services/data/v62.0/sobjects/Account",
+            headers=headers,
+            json={"Name": "Survivor"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        record_id = created.json()["id"]
+        ca_before = (data_dir / "tls" / "ca.pem").read_bytes()
+    with serve(data_dir, port) as (url, http):
+        assert (data_dir / "tls" / "ca.pem").read_bytes() == ca_before
+        got = http.get(f"{url}/services/data/v62.0/sobjects/Account/{record_id}", headers=headers, timeout=10)
+        assert got.status_code == 200
+        assert got.json()["Name"] == "Survivor"
+        token = http.post(
+            f"{url}/services/oauth2/token",
+            timeout=10,
+            data={
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": org["username"],
+                "password": org["password"] + org["security_token"],
+            },
+        )
+        assert token.status_code == 200
