@@ -22,9 +22,7 @@ def sign_in(page, login: str, password: str) -> None:
 def test_sign_in_reaches_the_admin_and_wrong_password_does_not(page):
     operator = UserFactory()
     sign_in(page, operator.username, "wrong password")
-    expect(
-        page.get_by_text("The username and/or password you specified are not correct.")
-    ).to_be_visible()
+    expect(page.get_by_text("The username and/or password you specified are not correct.")).to_be_visible()
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/admin/$"))

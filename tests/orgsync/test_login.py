@@ -26,9 +26,7 @@ def enrol_totp(client: Client) -> str:
     allauth first asks for the password again (reauthentication) before adding a factor.
     """
     page = client.get(reverse("mfa_activate_totp"))
-    assert page.status_code == 302 and page["Location"].startswith(
-        reverse("account_reauthenticate")
-    )
+    assert page.status_code == 302 and page["Location"].startswith(reverse("account_reauthenticate"))
     confirmed = client.post(page["Location"], {"password": PASSWORD})
     assert confirmed.status_code == 302 and confirmed["Location"] == reverse("mfa_activate_totp")
     page = client.get(reverse("mfa_activate_totp"))
@@ -71,9 +69,7 @@ def test_login_by_username_or_email_reaches_the_admin(client, operator, field):
 def test_wrong_password_is_refused_with_a_message(client, operator):
     response = login(client, operator.username, "not the password")
     assert response.status_code == 200
-    assert (
-        "The username and/or password you specified are not correct." in response.content.decode()
-    )
+    assert "The username and/or password you specified are not correct." in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
@@ -129,9 +125,7 @@ def test_recovery_codes_open_the_console_once(client, operator):
 
     login(client, operator.username, PASSWORD)
     enrol_totp(client)
-    codes = RecoveryCodes(
-        Authenticator.objects.get(user=operator, type="recovery_codes")
-    ).get_unused_codes()
+    codes = RecoveryCodes(Authenticator.objects.get(user=operator, type="recovery_codes")).get_unused_codes()
     assert len(codes) == 10
     client.logout()
 

@@ -33,9 +33,7 @@ def test_operators_may_retry_but_not_manage_connections():
 def test_permissions_of_later_models_join_the_groups():
     """A permission that appears later (a new model's) is attached on the next sync."""
     content_type, _ = ContentType.objects.get_or_create(app_label="synclog", model="synclog")
-    Permission.objects.create(
-        content_type=content_type, codename="view_synclog", name="Can view sync log"
-    )
+    Permission.objects.create(content_type=content_type, codename="view_synclog", name="Can view sync log")
     Permission.objects.create(
         content_type=content_type, codename="delete_synclog", name="Can delete sync log"
     )
@@ -50,9 +48,7 @@ def test_permissions_of_later_models_join_the_groups():
 @pytest.mark.django_db
 def test_other_apps_permissions_stay_out_of_the_administrators_group():
     assert (
-        not Group.objects.get(name=ADMINISTRATORS)
-        .permissions.filter(content_type__app_label="auth")
-        .exists()
+        not Group.objects.get(name=ADMINISTRATORS).permissions.filter(content_type__app_label="auth").exists()
     )
 
 

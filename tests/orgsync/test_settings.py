@@ -13,9 +13,7 @@ SECRETS = {"SECRET_KEY": "x" * 50, "ORGSYNC_ENCRYPTION_KEYS": "k1:" + "A" * 43 +
 
 def run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in SECRETS and k != "DEBUG"}
-    env.update(
-        {"DJANGO_SETTINGS_MODULE": "orgsync.settings", "ORGSYNC_ENV_FILE": ""}, **env_overrides
-    )
+    env.update({"DJANGO_SETTINGS_MODULE": "orgsync.settings", "ORGSYNC_ENV_FILE": ""}, **env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,
@@ -74,9 +72,7 @@ def test_dotenv_writer_makes_fresh_secrets_once(tmp_path):
     assert target.read_text() == first, "an existing .env must never be overwritten"
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     assert dotenv.render() != dotenv.render()
-    values = dict(
-        line.split("=", 1) for line in first.splitlines() if line and not line.startswith("#")
-    )
+    values = dict(line.split("=", 1) for line in first.splitlines() if line and not line.startswith("#"))
     assert len(values["SECRET_KEY"]) >= 50
     key_id, key = values["ORGSYNC_ENCRYPTION_KEYS"].split(":")
     import base64
