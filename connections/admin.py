@@ -227,13 +227,13 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
 
     def save_model(self, request, obj: Connection, form, change: bool) -> None:
         if not change:
-            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            fields = {name: form.cleaned_data[name] for name in ConnectionForm.Meta.fields}
             created = services.connection_create(
                 actor=request.user, owner_user_id=obj.owner_user_id, **fields
             )
             obj.pk, obj._state = created.pk, created._state
             return
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.Meta.fields}
+        changes = {n: form.cleaned_data[n] for n in form.changed_data if n in ConnectionForm.Meta.fields}
         if "owner_username" in changes:
             changes["owner_user_id"] = obj.owner_user_id
         services.connection_update(
