@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--session-seconds", type=int, default=7200, help="session timeout")
+    serve.add_argument("--session-seconds", type=int, default=None, help="session timeout (default 7200)")
 
     org = sub.add_parser("org", help="manage orgs").add_subparsers(dest="org_command", required=True)
     create = org.add_parser("create", help="create an org and print its admin credentials")
@@ -92,7 +92,10 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     from sfemu.server.runner import build_state
 
     state = build_state(args.data_dir)
-    creds = state.instance.create_org(args.name, edition=args.edition, sandbox=args.sandbox)
+    try:
+        creds = state.instance.create_org(args.name, edition=args.edition, sandbox=args.sandbox)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     token = state.auth.issue_access_token(creds.org_id, creds.admin_user_id, scope="api web full")
     _emit(
         args,
@@ -114,24 +117,34 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from sfemu import seed
     from sfemu.server.runner import build_state
 
+    profiles = {"demo": seed.seed_demo}
+    if args.profile not in profiles:
+        raise SystemExit(f"unknown seed profile {args.profile!r} (known: {', '.join(profiles)})")
     state = build_state(args.data_dir)
-    org = state.instance.org_by_name(args.name)
-    kwargs: dict[str, Any] = {"profile": args.profile}
+    org = _org(state, args.name)
+    kwargs: dict[str, Any] = {}
     if args.accounts is not None:
         kwargs["accounts"] = args.accounts
-    summary = seed.seed_org(org, **kwargs)
-    data = {"org_id": org.org_id, "name": org.name, "profile": args.profile}
-    if isinstance(summary, dict):
-        data.update({f"created_{k}": v for k, v in summary.items()})
+    summary = profiles[args.profile](org, **kwargs)
+    data: dict[str, Any] = {"org_id": org.org_id, "name": org.name, "profile": args.profile}
+    data.update({f"created_{k}": v for k, v in summary.counts.items()})
+    data["users"] = [getattr(u, "username", str(u)) for u in summary.users]
     _emit(args, data)
     return 0
+
+
+def _org(state: Any, name: str) -> Any:
+    try:
+        return state.instance.org_by_name(name)
+    except KeyError:
+        raise SystemExit(f"no org named {name!r} in this data dir") from None
 
 
 def cmd_app_create(args: argparse.Namespace) -> int:
     from sfemu.server.runner import build_state
 
     state = build_state(args.data_dir)
-    org = state.instance.org_by_name(args.org)
+    org = _org(state, args.org)
     run_as = _run_as_user(state, org, args.run_as)
     app = state.auth.create_app(
         org.org_id,

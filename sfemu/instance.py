@@ -162,17 +162,24 @@ class Instance:
         org = self.org(rec[0])
         return org, org.user(found[0])
 
-    def authenticate(self, username: str, secret: str) -> LoginResult:
-        """Check a username + (password[+token]) like the login endpoints do."""
+    def authenticate(self, username: str, secret: str, *, require_token: bool | None = None) -> LoginResult:
+        """Check a username + password[+security token] like the login endpoints do.
+
+        ``error`` None means success. The bare password is accepted only when the org's
+        ``require_security_token`` option is off, or with ``require_token=False`` (the
+        browser login page, which never asks for the token).
+        """
         hit = self.find_user(username)
         if hit is None:
             return LoginResult(None, None, "INVALID_LOGIN")
         org, user = hit
-        if not org.verify_password(user["Id"], secret):
+        if not org.verify_password(user["Id"], secret, require_token=require_token):
             return LoginResult(org, user, "INVALID_LOGIN")
         if not user.get("IsActive"):
             return LoginResult(org, user, "INACTIVE_USER")
         return LoginResult(org, user, None, org.password_expired(user["Id"]))
+
+    login = authenticate
 
 
 def _setup_org(org: Org, slug: str):

@@ -10,20 +10,20 @@ import base64
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sfemu import ids
 from sfemu.errors import MultipleMatchesError, SalesforceError, not_found
-from sfemu.schema import custom, lifecycle, replication, security
-from sfemu.schema import rules as vrules
+from sfemu.schema import custom, lifecycle, replication
+from sfemu.schema.customize import CustomizeMixin
 from sfemu.schema.describe import global_entry, object_describe
 from sfemu.schema.dml import Writer, key_value, keyed
 from sfemu.schema.limits import HARD_LIMIT_EDITIONS, daily_api_max, limits_body
 from sfemu.schema.registry import STANDARD_OBJECTS, OrgSchema, RecordTypeInfo
 from sfemu.schema.rows import RowShaper
 from sfemu.schema.spec import FieldSpec, ObjectSpec
+from sfemu.schema.users import UsersMixin
 from sfemu.schema.values import coerce
 from sfemu.timeutil import Stamper, format_datetime, parse_datetime
 
@@ -44,17 +44,7 @@ _INVALID_COLUMN = (
 )
 
 
-@dataclass(frozen=True)
-class UserCredentials:
-    """What a new user logs in with (shown once; only hashes are stored)."""
-
-    user_id: str
-    username: str
-    password: str
-    security_token: str
-
-
-class Org:
+class Org(CustomizeMixin, UsersMixin):
     """An org inside an :class:`~sfemu.instance.Instance`."""
 
     def __init__(self, instance: Instance, org_id: str, name: str, data: dict) -> None:
@@ -91,6 +81,10 @@ class Org:
     @property
     def created_at(self) -> datetime:
         return parse_datetime(self._data["created"])
+
+    @property
+    def default_currency(self) -> str:
+        return "USD"
 
     @property
     def admin_user_id(self) -> str:
@@ -243,9 +237,12 @@ class Org:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group several DML calls; an exception rolls all of them back (allOrNone)."""
+        """Group several DML calls; an exception rolls all of them back (allOrNone).
+        Nested use is a savepoint: an exception inside rolls back only the inner block."""
         with self.store.write():
             yield
+
+    atomic = transaction
 
     def create(self, sobject: str, values: dict, *, user_id: str, input_format: str = "json") -> str:
         obj = self.schema.require(sobject)
@@ -412,7 +409,10 @@ class Org:
 
     # --- limits --------------------------------------------------------------------------
 
-    def count_api_call(self, kind: str = "rest", n: int = 1) -> None:
+    def count_api_call(self, kind: str = "REST", n: int = 1) -> None:
+        """Meter one API call; REQUEST_LIMIT_EXCEEDED (403) once a Developer/trial/sandbox
+        org used its daily allocation (the refused call is not counted)."""
+        self.check_api_limit()
         hour = int(self.now().timestamp() // 3600)
         self.store.count_api(self.org_id, hour, kind, n)
 
@@ -445,239 +445,6 @@ class Org:
             bulk_batches_used=used.get("bulk_batch", 0),
             bulk_query_jobs_used=used.get("bulk_query_job", 0),
         )
-
-    # --- customisation -------------------------------------------------------------------
-
-    def add_custom_object(
-        self,
-        name: str,
-        *,
-        label: str | None = None,
-        plural_label: str | None = None,
-        name_field_label: str | None = None,
-        auto_number_format: str | None = None,
-        allow_activities: bool = True,
-        description: str | None = None,
-    ) -> str:
-        """Create ``name`` (ending in ``__c``); returns its key prefix (``a0X``…)."""
-        custom.check_api_name(name)
-        with self._lock:
-            if self.schema.get(name):
-                raise SalesforceError("DUPLICATE_DEVELOPER_NAME", f"An object named {name} already exists")
-            prefix = self._next_custom_prefix()
-            name_field: dict[str, Any] = {"label": name_field_label}
-            if auto_number_format:
-                name_field.update(type="autonumber", format=auto_number_format)
-            defn = {
-                "name": name,
-                "label": label,
-                "plural_label": plural_label,
-                "key_prefix": prefix,
-                "name_field": name_field,
-                "allow_activities": allow_activities,
-                "description": description,
-            }
-            custom.object_spec(defn, [])
-            self.store.put_def(self.org_id, "object", name, name, defn)
-            self._invalidate()
-            return prefix
-
-    def _next_custom_prefix(self) -> str:
-        used = {o.key_prefix for o in self.schema.objects()}
-        index = self._data.get("next_custom_prefix", 0)
-        while ids.custom_prefix(index) in used:
-            index += 1
-        self._data["next_custom_prefix"] = index + 1
-        return ids.custom_prefix(index)
-
-    def add_custom_field(self, sobject: str, name: str, type: str, **options: Any) -> FieldSpec:
-        """Add a custom field (see :mod:`sfemu.schema.custom` for types and options)."""
-        with self._lock:
-            obj = self.schema.require(sobject)
-            if self.schema.field(obj.name, name):
-                raise SalesforceError(
-                    "DUPLICATE_DEVELOPER_NAME", f"A field named {name} already exists on {obj.name}"
-                )
-            defn = {"object": obj.name, "name": name, "type": type, **options}
-            spec = custom.field_spec(defn)
-            if spec.type == "reference":
-                target = self.schema.require(spec.reference_to[0])
-                defn["reference_to"] = target.name
-            self.store.put_def(self.org_id, "field", obj.name, name, defn)
-            self._invalidate()
-            if spec.auto_number:
-                self._backfill_auto_number(self.schema.require(obj.name), spec.name)
-            return self.schema.require_field(self.schema.require(obj.name), name)
-
-    def delete_custom_field(self, sobject: str, name: str) -> None:
-        obj = self.schema.require(sobject)
-        spec = self.schema.require_field(obj, name)
-        if not spec.custom:
-            raise SalesforceError("INVALID_FIELD", f"{name} is not a custom field")
-        self.store.delete_def(self.org_id, "field", obj.name, spec.name)
-        self._invalidate()
-
-    def _backfill_auto_number(self, obj: ObjectSpec, field: str) -> None:
-        writer = Writer(self, system=True)
-        with self.store.write():
-            for row in list(self.store.iter_records(self.org_id, obj.name, include_deleted=True)):
-                row.pop(field, None)
-                writer._assign_auto_numbers(obj, row)
-                self.store.replace_record(row["Id"], bool(row.get("IsDeleted")), row["SystemModstamp"], row)
-
-    def add_validation_rule(
-        self,
-        sobject: str,
-        name: str,
-        *,
-        message: str,
-        field: str | None = None,
-        condition: str | None = None,
-        value: Any = None,
-        formula: str | None = None,
-        error_field: str | None = None,
-        active: bool = True,
-    ) -> None:
-        """A validation rule: the save fails when the condition (or formula) is true."""
-        obj = self.schema.require(sobject)
-        rule = {
-            "object": obj.name,
-            "name": name,
-            "message": message,
-            "field": field,
-            "condition": condition,
-            "value": value,
-            "formula": formula,
-            "error_field": error_field,
-            "active": active,
-        }
-        vrules.check_definition(rule)
-        with self._lock:
-            rules = [r for r in self._data.get("rules", []) if r["name"] != name]
-            self._data["rules"] = [*rules, rule]
-            self._save()
-
-    def add_record_type(
-        self,
-        sobject: str,
-        name: str,
-        developer_name: str | None = None,
-        *,
-        default: bool = False,
-        active: bool = True,
-        description: str | None = None,
-    ) -> str:
-        obj = self.schema.require(sobject)
-        values = {
-            "Name": name,
-            "DeveloperName": developer_name or name.replace(" ", "_"),
-            "SobjectType": obj.name,
-            "IsActive": active,
-            "Description": description,
-        }
-        rid = self._system_insert("RecordType", values)
-        if default:
-            self._data.setdefault("default_record_types", {})[obj.name] = rid
-            self._save()
-        self._invalidate()
-        return rid
-
-    def _system_insert(
-        self, sobject: str, values: dict, *, record_id: str | None = None, user_id: str | None = None
-    ) -> str:
-        """Insert bypassing create rights (org setup, record types, seed data)."""
-        obj = self.schema.require(sobject)
-        writer = Writer(self, system=True)
-        with self.store.write():
-            return writer.insert(
-                obj, values, user_id or self._data.get("admin_user_id", ""), record_id=record_id
-            )
-
-    # --- users ---------------------------------------------------------------------------
-
-    def add_user(
-        self,
-        *,
-        last_name: str,
-        first_name: str | None = None,
-        username: str | None = None,
-        email: str | None = None,
-        profile: str = "Standard User",
-        role: str | None = None,
-        active: bool = True,
-        alias: str | None = None,
-        extra: dict | None = None,
-        created_by: str | None = None,
-    ) -> UserCredentials:
-        """Create a user with a password and security token (returned once)."""
-        slug = "".join(c for c in (first_name or "") + last_name if c.isalnum()).lower()
-        domain = self._data["domain"]
-        username = username or f"{slug}@{domain}"
-        values = {
-            "Username": username,
-            "LastName": last_name,
-            "FirstName": first_name,
-            "Email": email or username,
-            "Alias": alias or (slug[:8] or "user"),
-            "CommunityNickname": f"{slug or 'user'}{self.instance.rng.randrange(10**6)}",
-            "IsActive": active,
-            "TimeZoneSidKey": "America/Los_Angeles",
-            "LocaleSidKey": "en_US",
-            "EmailEncodingKey": "UTF-8",
-            "LanguageLocaleKey": "en_US",
-            "ProfileId": self.profile_id(profile),
-            "UserRoleId": self.role_id(role) if role else None,
-            **(extra or {}),
-        }
-        with self.store.write():
-            user_id = self.create("User", values, user_id=created_by or self.admin_user_id)
-            return self._issue_credentials(user_id, username)
-
-    def _issue_credentials(self, user_id: str, username: str) -> UserCredentials:
-        password, token = security.new_password(), security.new_token()
-        self.store.put_credentials(user_id, self.org_id, security.credentials(password, token))
-        return UserCredentials(user_id, username, password, token)
-
-    def reset_password(self, user_id: str) -> UserCredentials:
-        user = self.user(user_id)
-        return self._issue_credentials(user["Id"], user["Username"])
-
-    def set_password_expired(self, user_id: str, expired: bool = True) -> None:
-        creds = self.store.get_credentials(user_id) or {}
-        creds["expired"] = expired
-        self.store.put_credentials(user_id, self.org_id, creds)
-
-    def password_expired(self, user_id: str) -> bool:
-        return bool((self.store.get_credentials(user_id) or {}).get("expired"))
-
-    def verify_password(self, user_id: str, secret: str) -> bool:
-        """Password + security token (or bare password if the org does not require one)."""
-        return security.verify(
-            secret, self.store.get_credentials(user_id), require_token=self.options["require_security_token"]
-        )
-
-    def set_user_active(self, user_id: str, active: bool) -> None:
-        self.update("User", user_id, {"IsActive": active}, user_id=self.admin_user_id)
-
-    def user(self, user_id: str) -> dict:
-        """Full User row (wire values)."""
-        obj = self.schema.require("User")
-        rec = self.store.get_record(self.normalize_id(user_id, obj))
-        if rec is None or rec[0] != self.org_id or rec[1] != "User":
-            raise not_found()
-        return self.shaper(obj).full(rec[3])
-
-    def profile_id(self, name: str) -> str:
-        found = self.store.find_by_value(self.org_id, "Profile", "Name", name)
-        if not found:
-            raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", f"no profile named {name}")
-        return found[0]
-
-    def role_id(self, name: str) -> str:
-        found = self.store.find_by_value(self.org_id, "UserRole", "Name", name)
-        if not found:
-            raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", f"no role named {name}")
-        return found[0]
 
     def __repr__(self) -> str:
         return f"<Org {self.name} {self.org_id}>"

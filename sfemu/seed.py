@@ -269,7 +269,8 @@ def seed_demo(org: Org, accounts: int = 100, *, seed: int = 0, history_days: int
         return new
 
     with org.transaction():
-        account_ids = insert("Account", [_account(rng, i, owners) for i in range(accounts)])
+        base = org.record_counts(["Account"]).get("Account", 0)  # re-seeding adds, never clashes
+        account_ids = insert("Account", [_account(rng, base + i, owners) for i in range(accounts)])
         contacts = [(a, _contact(rng, a, owners)) for a in account_ids for _ in range(rng.randint(1, 4))]
         contact_ids = insert("Contact", [c for _, c in contacts])
         by_account: dict[str, list[str]] = {}
@@ -298,12 +299,12 @@ def seed_demo(org: Org, accounts: int = 100, *, seed: int = 0, history_days: int
                 for _ in range(rng.randint(0, 3))
             ],
         )
-        insert("Lead", [_lead(rng, i, owners) for i in range(max(1, accounts // 2))])
+        insert("Lead", [_lead(rng, base + i, owners) for i in range(max(1, accounts // 2))])
         targets = account_ids + opp_ids
         insert("Task", [_task(rng, rng.choice(targets), contact_ids, owners) for _ in range(accounts)])
         insert(
             "Project__c",
-            [_project(rng, i, rng.choice(account_ids)) if account_ids else {} for i in range(accounts // 2)],
+            [_project(rng, base + i, rng.choice(account_ids)) for i in range(accounts // 2)],
         )
     return summary
 

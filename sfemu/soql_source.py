@@ -14,13 +14,10 @@ from sfemu.soql.source import FieldInfo, ObjectInfo
 if TYPE_CHECKING:
     from sfemu.org import Org
 
-_INFO_CACHE: dict[tuple[int, str], ObjectInfo] = {}
-
 
 def object_info(schema: OrgSchema, obj: ObjectSpec) -> ObjectInfo:
     """Schema slice the query engine needs (cached per schema build)."""
-    key = (id(schema), obj.name)
-    info = _INFO_CACHE.get(key)
+    info = schema.cache.get(("soql", obj.name))
     if info is not None:
         return info
     from sfemu.schema.describe import field_describe
@@ -38,9 +35,7 @@ def object_info(schema: OrgSchema, obj: ObjectSpec) -> ObjectInfo:
         )
     children = {r.name.lower(): (r.child, r.field) for r in schema.children(obj.name) if r.name}
     info = ObjectInfo(obj.name, fields, children)
-    if len(_INFO_CACHE) > 2000:
-        _INFO_CACHE.clear()
-    _INFO_CACHE[key] = info
+    schema.cache[("soql", obj.name)] = info
     return info
 
 

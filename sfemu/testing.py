@@ -211,7 +211,7 @@ def start_server(
     data_dir: Path | None = None,
     *,
     tls_dir: Path | None = None,
-    session_seconds: int = 7200,
+    session_seconds: int | None = None,
     port: int = 0,
     clock: Clock | None = None,
 ) -> SfemuServer:

@@ -40,16 +40,12 @@ def _opportunity(row: dict, old: dict | None, stamp: str, parent: ParentLookup) 
     info = OPPORTUNITY_STAGES.get(stage or "")
     if _changed(row, old, "StageName") and info:
         probability, category, closed, won = info
-        if (
-            (old is None
-            and row.get("Probability") is None)
-            or (old is not None and row.get("Probability") == old.get("Probability"))
+        if (old is None and row.get("Probability") is None) or (
+            old is not None and row.get("Probability") == old.get("Probability")
         ):
             row["Probability"] = float(probability)
-        if (
-            (old is None
-            and row.get("ForecastCategoryName") is None)
-            or (old is not None and row.get("ForecastCategoryName") == old.get("ForecastCategoryName"))
+        if (old is None and row.get("ForecastCategoryName") is None) or (
+            old is not None and row.get("ForecastCategoryName") == old.get("ForecastCategoryName")
         ):
             row["ForecastCategoryName"] = category
         row["IsClosed"], row["IsWon"] = closed, won

@@ -67,6 +67,7 @@ class OrgSchema:
         self._fields = {k: {f.lower: f for f in o.fields} for k, o in self._objects.items()}
         self.by_prefix = {o.key_prefix: o for o in self._objects.values() if o.key_prefix}
         self._children = self._child_relationships()
+        self.cache: dict = {}  # derived views (SOQL ObjectInfo, …) live as long as this schema
 
     def _effective(
         self, obj: ObjectSpec, activity_targets: tuple[str, ...], audit_on_create: bool

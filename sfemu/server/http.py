@@ -116,7 +116,7 @@ def json_response(
     all_headers.update(headers or {})
     if body is None:
         return Response(status_code=status, headers=all_headers)
-    if status != 204:
+    if status < 300:
         all_headers["Vary"] = "Accept-Encoding"
     return Response(dumps(body), status_code=status, headers=all_headers, media_type=JSON_TYPE)
 

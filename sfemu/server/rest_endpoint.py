@@ -31,7 +31,7 @@ log = logging.getLogger("sfemu.server")
 INVALID_SESSION = SalesforceError("INVALID_SESSION_ID", "Session expired or invalid", status=401)
 EXPIRED_PASSWORD = SalesforceError(
     "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
-    "The users password has expired, you must call SetPassword before attempting any other API operations",
+    "Your password has expired. Please reset your password.",
     status=401,
 )
 
@@ -117,7 +117,7 @@ def run_handler(ctx: Ctx, req: ApiRequest) -> ApiResponse:
 
 
 def unauthorized(err: SalesforceError) -> Response:
-    return json_response(err.status, [error_entry(err)], {"WWW-Authenticate": "Token"})
+    return json_response(err.status, [error_entry(err)])
 
 
 def limit_header(org: object) -> dict[str, str]:

@@ -59,6 +59,10 @@ def read(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
 
 
 def update(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """PATCH a record: 204. ``PATCH /sobjects/{Type}/Id/`` (jsforce's upsert of a record whose
+    Id is null) is the null-Id upsert, i.e. a create."""
+    if params["record_id"] == "Id":
+        return _create_by_null_id(ctx, req, params)
     sobject = canonical_sobject(ctx, params["sobject"])
     ctx.org.update(sobject, params["record_id"], record_values(req), user_id=ctx.user_id)
     return ApiResponse(204)
@@ -78,8 +82,15 @@ def post_on_record(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResp
             "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE",
             status=405,
         )
+    return _create_by_null_id(ctx, req, params)
+
+
+def _create_by_null_id(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
     sobject = canonical_sobject(ctx, params["sobject"])
-    record_id = ctx.org.create(sobject, record_values(req), user_id=ctx.user_id)
+    values = record_values(req)
+    if values.get("Id") is None:
+        values.pop("Id", None)
+    record_id = ctx.org.create(sobject, values, user_id=ctx.user_id)
     created = True if at_least(ctx.api_version, 46.0) else None
     location = ctx.data_path(f"sobjects/{sobject}/{record_id}")
     return ApiResponse(201, save_result(record_id, created), {"Location": location})

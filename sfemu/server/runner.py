@@ -20,19 +20,40 @@ from sfemu.timeutil import Clock
 from sfemu.tls import TlsFiles, ensure_tls
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, minus a slow stop: idle keep-alive TLS connections are dropped at once.
+
+    uvicorn closes them politely, which over TLS waits for the peer's close_notify; a client
+    that keeps its pool open (requests does until garbage collection) holds shutdown for the
+    whole graceful timeout. Requests still in flight keep their grace period.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            transport = getattr(connection, "transport", None)
+            if transport is not None and (cycle is None or cycle.response_complete):
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 def build_state(
     data_dir: Path | None,
     *,
-    session_seconds: int = DEFAULT_SESSION_SECONDS,
+    session_seconds: int | None = None,
     login_host: str | None = None,
     clock: Clock | None = None,
 ) -> ServerState:
-    """Pod + OAuth store for a data dir (``None`` = in memory)."""
-    config = ServerConfig(data_dir, session_seconds, login_host)
+    """Pod + OAuth store for a data dir (``None`` = in memory).
+
+    ``session_seconds`` None takes the pod's setting (``Instance.session_timeout_seconds``).
+    """
+    instance = Instance(data_dir, clock=clock)
+    seconds = session_seconds or instance.session_timeout_seconds or DEFAULT_SESSION_SECONDS
     return ServerState(
-        instance=Instance(data_dir, clock=clock),
-        auth=AuthStore.in_dir(data_dir, session_seconds=session_seconds),
-        config=config,
+        instance=instance,
+        auth=AuthStore.in_dir(data_dir, session_seconds=seconds),
+        config=ServerConfig(data_dir, seconds, login_host),
     )
 
 
@@ -61,7 +82,7 @@ def _uvicorn_config(state: ServerState, tls: TlsFiles, host: str, port: int) -> 
 
 def serve(state: ServerState, host: str, port: int, tls: TlsFiles) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM)."""
-    uvicorn.Server(_uvicorn_config(state, tls, host, port)).run()
+    _Server(_uvicorn_config(state, tls, host, port)).run()
 
 
 @dataclass
@@ -95,7 +116,7 @@ def start_in_thread(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(_uvicorn_config(state, tls, host, bound_port))
+    server = _Server(_uvicorn_config(state, tls, host, bound_port))
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])),
         name=f"sfemu-{bound_port}",

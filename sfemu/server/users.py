@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sfemu.instance import LoginResult
-from sfemu.schema import security
 from sfemu.server.auth_store import Session
 
 if TYPE_CHECKING:
@@ -24,18 +23,7 @@ def authenticate(instance: Instance, username: str, password: str, *, browser: b
     """
     if not username or not password:
         return LoginResult(None, None, "INVALID_LOGIN")
-    if not browser:
-        return instance.authenticate(username, password)
-    found = instance.find_user(username)
-    if found is None:
-        return LoginResult(None, None, "INVALID_LOGIN")
-    org, user = found
-    creds = org.store.get_credentials(user["Id"])
-    if not security.verify(password, creds, require_token=False):
-        return LoginResult(org, user, "INVALID_LOGIN")
-    if not user.get("IsActive"):
-        return LoginResult(org, user, "INACTIVE_USER")
-    return LoginResult(org, user, None, org.password_expired(user["Id"]))
+    return instance.authenticate(username, password, require_token=False if browser else None)
 
 
 def user_row(org: Org, user_id: str) -> dict[str, Any]:

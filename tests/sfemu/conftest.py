@@ -1,13 +1,12 @@
-"""Fixtures for the sfemu tests: the session server from sfemu.testing plus small helpers."""
+"""Small helpers over the sfemu fixtures (``sfemu_server``, ``sfemu_org``), which the root
+conftest loads with ``pytest_plugins = ["sfemu.testing"]``."""
 
 from __future__ import annotations
 
 import pytest
 import requests
 
-from sfemu.testing import OrgHandle, SfemuServer, sfemu_org, sfemu_server
-
-__all__ = ["sfemu_org", "sfemu_server"]
+from sfemu.testing import OrgHandle, SfemuServer
 
 
 @pytest.fixture

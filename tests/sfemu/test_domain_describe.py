@@ -15,18 +15,20 @@ RECORDED = Path("/work/shared/reference/recorded")
 pytestmark = pytest.mark.skipif(not RECORDED.exists(), reason="recordings not present")
 
 # Fields whose recorded value depends on features of the recording org we do not emulate.
-ORG_SPECIFIC = {("Account", "Name"): {"compoundFieldName", "extraTypeInfo"},  # person accounts
-                ("Contact", "LeadSource"): {"length", "byteLength"}}  # customised in that org
+ORG_SPECIFIC = {
+    ("Account", "Name"): {"compoundFieldName", "extraTypeInfo"},  # person accounts
+    ("Contact", "LeadSource"): {"length", "byteLength"},
+}  # customised in that org
 
 
 def cassette_body(name: str) -> dict:
     """The JSON body of a CumulusCI VCR cassette (folded YAML scalar, no PyYAML needed)."""
     lines = (RECORDED / "cumulusci" / name).read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("string:"))
-    head = lines[start].strip()[len("string:"):].strip()
+    head = lines[start].strip()[len("string:") :].strip()
     indent = len(lines[start]) - len(lines[start].lstrip())
     body: list[str] = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.strip() and len(line) - len(line.lstrip()) <= indent:
             break
         body.append(line.strip())
@@ -73,10 +75,29 @@ def test_account_v48_matches_recording(org: Org) -> None:
     real = cassette_body("GET_sobjects_Account_describe.yaml")
     mine = org.describe("Account", "48.0", instance_url="https://orgname.my.salesforce.com")
     assert list(mine) == list(real)
-    for key in ("activateable", "createable", "custom", "customSetting", "deletable",
-                "keyPrefix", "label", "labelPlural", "layoutable", "mergeable", "name",
-                "queryable", "replicateable", "retrieveable", "searchable", "supportedScopes",
-                "triggerable", "undeletable", "updateable", "feedEnabled", "mruEnabled"):
+    for key in (
+        "activateable",
+        "createable",
+        "custom",
+        "customSetting",
+        "deletable",
+        "keyPrefix",
+        "label",
+        "labelPlural",
+        "layoutable",
+        "mergeable",
+        "name",
+        "queryable",
+        "replicateable",
+        "retrieveable",
+        "searchable",
+        "supportedScopes",
+        "triggerable",
+        "undeletable",
+        "updateable",
+        "feedEnabled",
+        "mruEnabled",
+    ):
         assert mine[key] == real[key], key
     assert list(mine["urls"]) == list(real["urls"])
     assert mine["urls"]["rowTemplate"] == "/services/data/v48.0/sobjects/Account/{ID}"
@@ -92,9 +113,15 @@ def test_account_children_and_record_types(org: Org) -> None:
     mine = org.describe("Account", "48.0")
     real_rels = {(r["childSObject"], r["field"]): r for r in real["childRelationships"]}
     mine_rels = {(r["childSObject"], r["field"]): r for r in mine["childRelationships"]}
-    for key in [("Contact", "AccountId"), ("Opportunity", "AccountId"), ("Case", "AccountId"),
-                ("Account", "ParentId"), ("Task", "WhatId"), ("Attachment", "ParentId"),
-                ("EmailMessage", "RelatedToId")]:
+    for key in [
+        ("Contact", "AccountId"),
+        ("Opportunity", "AccountId"),
+        ("Case", "AccountId"),
+        ("Account", "ParentId"),
+        ("Task", "WhatId"),
+        ("Attachment", "ParentId"),
+        ("EmailMessage", "RelatedToId"),
+    ]:
         assert mine_rels[key] == real_rels[key], key
     assert list(mine["childRelationships"][0]) == list(real["childRelationships"][0])
     rtis = mine["recordTypeInfos"]
@@ -126,8 +153,8 @@ def test_lead_v42_has_no_ai_prediction_key(org: Org) -> None:
     problems = [p for p in _compare_fields("Lead", real, mine) if "permissionable" not in p]
     assert problems == []
     assert mine["recordTypeInfos"][0] == real["recordTypeInfos"][0] | {
-        "urls": {"layout": "/services/data/v42.0/sobjects/Lead/describe/layouts/"
-                           "012000000000000AAA"}}
+        "urls": {"layout": "/services/data/v42.0/sobjects/Lead/describe/layouts/012000000000000AAA"}
+    }
 
 
 def test_global_describe_entries(org: Org) -> None:
@@ -138,8 +165,17 @@ def test_global_describe_entries(org: Org) -> None:
     for name in ("Account", "Contact", "Case", "User", "Organization"):
         assert list(mine[name]) == list(real_by_name[name]), name
         assert mine[name]["urls"] == real_by_name[name]["urls"], name
-        for key in ("keyPrefix", "label", "labelPlural", "createable", "deletable",
-                    "undeletable", "queryable", "layoutable", "searchable"):
+        for key in (
+            "keyPrefix",
+            "label",
+            "labelPlural",
+            "createable",
+            "deletable",
+            "undeletable",
+            "queryable",
+            "layoutable",
+            "searchable",
+        ):
             assert mine[name][key] == real_by_name[name][key], (name, key)
     names = [s["name"] for s in org.describe_global()]
     assert names == sorted(names, key=str.lower)
@@ -149,47 +185,64 @@ def test_global_describe_entries(org: Org) -> None:
 def test_custom_object_describe(org: Org) -> None:
     real = cassette_body("GET_sobjects_Custom__c_describe.yaml")
     prefix = org.add_custom_object("Invoice__c", label="Invoice")
-    org.add_custom_field("Invoice__c", "Account__c", "masterdetail", reference_to="Account",
-                         relationship_name="Account", child_relationship="Invoices")
+    org.add_custom_field(
+        "Invoice__c",
+        "Account__c",
+        "masterdetail",
+        reference_to="Account",
+        relationship_name="Account",
+        child_relationship="Invoices",
+    )
     org.add_custom_field("Invoice__c", "Total__c", "currency", precision=16, scale=2)
-    org.add_custom_field("Invoice__c", "Double__c", "formula", formula="Total__c * 2",
-                         formula_type="currency")
+    org.add_custom_field(
+        "Invoice__c", "Double__c", "formula", formula="Total__c * 2", formula_type="currency"
+    )
     org.add_custom_field("Invoice__c", "Number__c", "autonumber", format="INV-{0000}")
     org.add_custom_field("Invoice__c", "Notes__c", "richtextarea")
     org.add_custom_field("Invoice__c", "Secret__c", "encryptedtext")
-    org.add_custom_field("Invoice__c", "Ext__c", "text", length=30, external_id=True,
-                         unique=True)
+    org.add_custom_field("Invoice__c", "Ext__c", "text", length=30, external_id=True, unique=True)
     d = org.describe("Invoice__c")
     assert list(d) == list(real)
     assert d["custom"] is True and d["keyPrefix"] == prefix and prefix.startswith("a")
     fields = {f["name"]: f for f in d["fields"]}
     assert "OwnerId" not in fields  # detail objects have no owner
     master = fields["Account__c"]
-    assert (master["relationshipName"], master["cascadeDelete"], master["relationshipOrder"],
-            master["nillable"]) == ("Account__r", True, 0, False)
+    assert (
+        master["relationshipName"],
+        master["cascadeDelete"],
+        master["relationshipOrder"],
+        master["nillable"],
+    ) == ("Account__r", True, 0, False)
     assert fields["Double__c"]["calculated"] is True
     assert fields["Double__c"]["calculatedFormula"] == "Total__c * 2"
     assert fields["Double__c"]["createable"] is False
     assert fields["Number__c"]["autoNumber"] is True and fields["Number__c"]["createable"] is False
     assert fields["Notes__c"]["htmlFormatted"] is True
     assert fields["Notes__c"]["extraTypeInfo"] == "richtextarea"
-    assert fields["Secret__c"]["encrypted"] is True and fields["Secret__c"]["type"] == (
-        "encryptedstring")
-    assert (fields["Ext__c"]["externalId"], fields["Ext__c"]["unique"],
-            fields["Ext__c"]["idLookup"]) == (True, True, True)
+    assert fields["Secret__c"]["encrypted"] is True and fields["Secret__c"]["type"] == ("encryptedstring")
+    assert (fields["Ext__c"]["externalId"], fields["Ext__c"]["unique"], fields["Ext__c"]["idLookup"]) == (
+        True,
+        True,
+        True,
+    )
     assert list(fields["Ext__c"]) == list(real["fields"][0])
     account = org.describe("Account")
     rel = next(r for r in account["childRelationships"] if r["childSObject"] == "Invoice__c")
-    assert rel == {"cascadeDelete": True, "childSObject": "Invoice__c",
-                   "deprecatedAndHidden": False, "field": "Account__c",
-                   "junctionIdListNames": [], "junctionReferenceTo": [],
-                   "relationshipName": "Invoices__r", "restrictedDelete": False}
+    assert rel == {
+        "cascadeDelete": True,
+        "childSObject": "Invoice__c",
+        "deprecatedAndHidden": False,
+        "field": "Account__c",
+        "junctionIdListNames": [],
+        "junctionReferenceTo": [],
+        "relationshipName": "Invoices__r",
+        "restrictedDelete": False,
+    }
 
 
 def test_audit_option_makes_audit_fields_createable(org: Org) -> None:
     def createable(name: str) -> bool:
-        return next(f for f in org.describe("Contact")["fields"] if f["name"] == name)[
-            "createable"]
+        return next(f for f in org.describe("Contact")["fields"] if f["name"] == name)["createable"]
 
     assert not createable("CreatedDate")
     org.set_option("audit_fields_on_create", True)
@@ -206,5 +259,7 @@ def test_unknown_object_is_not_found(org: Org) -> None:
     with pytest.raises(SalesforceError) as exc:
         org.describe("Nope__c")
     assert exc.value.status == 404
-    assert exc.value.as_rest() == {"errorCode": "NOT_FOUND",
-                                   "message": "The requested resource does not exist"}
+    assert exc.value.as_rest() == {
+        "errorCode": "NOT_FOUND",
+        "message": "The requested resource does not exist",
+    }

@@ -13,8 +13,28 @@ from sfemu.errors import SalesforceError
 
 RECORDED = Path("/work/shared/reference/recorded")
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{15}[A-Z0-5]{3})(?![0-9A-Za-z])")
-_PREFIXES = ("001", "003", "005", "006", "00Q", "500", "00D", "00E", "00e", "012", "701", "00v",
-             "0TO", "750", "00K", "00U", "0WO", "0FT", "a00", "aB5")
+_PREFIXES = (
+    "001",
+    "003",
+    "005",
+    "006",
+    "00Q",
+    "500",
+    "00D",
+    "00E",
+    "00e",
+    "012",
+    "701",
+    "00v",
+    "0TO",
+    "750",
+    "00K",
+    "00U",
+    "0WO",
+    "0FT",
+    "a00",
+    "aB5",
+)
 _PLACEHOLDERS = {"00D0xORGID00000000", "0010xACCOUNTID0000"}
 
 
@@ -53,8 +73,17 @@ def test_18_char_ids_are_case_insensitive() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "abc", "0014S000007Nxm", "0014S000007NxmlQA", "0014S000007Nxml!QAC", None, 12345,
-     "00D0xORGID00000000", "0014S000007Nxml9AC"],
+    [
+        "",
+        "abc",
+        "0014S000007Nxm",
+        "0014S000007NxmlQA",
+        "0014S000007Nxml!QAC",
+        None,
+        12345,
+        "00D0xORGID00000000",
+        "0014S000007Nxml9AC",
+    ],
 )
 def test_invalid_ids(value: object) -> None:
     assert ids.normalize(value) is None
@@ -84,15 +113,31 @@ def test_custom_prefixes() -> None:
 def test_malformed_id_error_wording() -> None:
     err = ids.malformed_id("Account ID", "abc")
     assert isinstance(err, SalesforceError)
-    assert err.as_rest() == {"message": "Account ID: id value of incorrect type: abc",
-                             "errorCode": "MALFORMED_ID", "fields": ["Id"]}
+    assert err.as_rest() == {
+        "message": "Account ID: id value of incorrect type: abc",
+        "errorCode": "MALFORMED_ID",
+        "fields": ["Id"],
+    }
 
 
 def test_known_prefixes() -> None:
-    expected = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006",
-                "Case": "500", "CaseComment": "00a", "Task": "00T", "Attachment": "00P",
-                "EmailMessage": "02s", "Product2": "01t", "User": "005", "Profile": "00e",
-                "UserRole": "00E", "RecordType": "012", "Organization": "00D"}
+    expected = {
+        "Account": "001",
+        "Contact": "003",
+        "Lead": "00Q",
+        "Opportunity": "006",
+        "Case": "500",
+        "CaseComment": "00a",
+        "Task": "00T",
+        "Attachment": "00P",
+        "EmailMessage": "02s",
+        "Product2": "01t",
+        "User": "005",
+        "Profile": "00e",
+        "UserRole": "00E",
+        "RecordType": "012",
+        "Organization": "00D",
+    }
     for name, prefix in expected.items():
         assert ids.KEY_PREFIXES[name] == prefix
     assert ids.MASTER_RECORD_TYPE_ID == "012000000000000AAA"

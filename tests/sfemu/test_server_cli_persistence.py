@@ -98,6 +98,23 @@ def test_cli_org_and_app_create(tmp_path: Path, capsys) -> None:
     assert "security token" in capsys.readouterr().out
 
 
+def test_cli_seed(tmp_path: Path, capsys) -> None:
+    run_cli(capsys, "org", "create", "seeded", "--data-dir", str(tmp_path))
+    summary = run_cli(
+        capsys,
+        "seed",
+        "seeded",
+        "--profile",
+        "demo",
+        "--accounts",
+        "12",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert summary["created_Account"] == 12
+    assert summary["users"]
+
+
 def test_file_mode_survives_a_restart(tmp_path: Path, capsys) -> None:
     data_dir = tmp_path / "sfemu"
     org = run_cli(capsys, "org", "create", "durable", "--data-dir", str(data_dir))

@@ -246,3 +246,28 @@ def test_sessions_time_out_after_the_configured_idle_time(tmp_path) -> None:
         assert http.get(url, headers=headers, timeout=10).status_code == 401
     finally:
         server.stop()
+
+
+def test_expired_password(http, sfemu_server, sfemu_org) -> None:
+    sfemu_org.org.set_password_expired(sfemu_org.user_id)
+    resp = http.post(
+        f"{sfemu_server.url}/services/Soap/u/42.0",
+        timeout=10,
+        data=_envelope(sfemu_org.username, sfemu_org.login_password),
+        headers=SOAP_HEADERS,
+    )
+    assert resp.status_code == 200, resp.text
+    assert "<passwordExpired>true</passwordExpired>" in resp.text
+    session_id = re.search(r"<sessionId>([^<]+)</sessionId>", resp.text).group(1)
+    rest = http.get(
+        f"{sfemu_server.url}/services/data/v42.0/sobjects/Lead/describe",
+        headers={"Authorization": f"Bearer {session_id}"},
+        timeout=10,
+    )
+    assert rest.status_code == 401
+    assert rest.json() == [
+        {
+            "message": "Your password has expired. Please reset your password.",
+            "errorCode": "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
+        }
+    ]

@@ -279,3 +279,39 @@ def test_orgs_are_isolated(http, sfemu_server: SfemuServer, data_url) -> None:
         data_url + "/query", params={"q": "SELECT COUNT() FROM Account"}, headers=h2, timeout=10
     ).json()
     assert count["totalSize"] == 0
+
+
+def test_describe_if_modified_since(http, data_url, auth_headers) -> None:
+    first = http.get(data_url + "/sobjects/Account/describe", headers=auth_headers, timeout=10)
+    stamp = first.headers["last-modified"]
+    for path in ("/sobjects", "/sobjects/Account/describe"):
+        cached = http.get(data_url + path, headers=auth_headers | {"If-Modified-Since": stamp}, timeout=10)
+        assert cached.status_code == 304
+        assert cached.content == b""
+        old = http.get(
+            data_url + path,
+            timeout=10,
+            headers=auth_headers | {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        )
+        assert old.status_code == 200
+
+
+def test_patch_on_null_id_creates_like_jsforce_upsert(http, data_url, auth_headers) -> None:
+    resp = http.patch(
+        data_url + "/sobjects/Account/Id/", headers=auth_headers, json={"Name": "Null id"}, timeout=10
+    )
+    assert resp.status_code == 201
+    assert resp.json()["created"] is True
+
+
+def test_request_limit_exceeded(http, data_url, sfemu_org) -> None:
+    headers = {"Authorization": f"Bearer {sfemu_org.access_token}"}
+    used, _ = usage(http.get(data_url + "/limits", headers=headers, timeout=10))
+    sfemu_org.org.set_option("api_daily_limit", used + 1)
+    assert http.get(data_url + "/limits", headers=headers, timeout=10).status_code == 200
+    refused = http.get(data_url + "/limits", headers=headers, timeout=10)
+    assert refused.status_code == 403
+    assert refused.json() == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
+    assert refused.headers["sforce-limit-info"] == f"api-usage={used + 1}/{used + 1}"

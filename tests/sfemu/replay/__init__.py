@@ -1,0 +1,1 @@
+"""Helpers for the sfemu acceptance tests (recorded replay, fidelity checks)."""
