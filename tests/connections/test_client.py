@@ -151,3 +151,21 @@ def test_oauth_state_is_single_use_and_bound_to_the_session(sfemu_server, sfemu_
     services.org_finish_oauth(session=session, state=answer["state"], code=answer["code"])
     with pytest.raises(ConnectionsError, match="already used"):
         services.org_finish_oauth(session=session, state=answer["state"], code=answer["code"])
+
+
+def test_daily_api_limit_used_up_is_retryable(sfemu_server, sfemu_org):
+    client = SalesforceClient(connect_by_password(sfemu_server, sfemu_org))
+    used, _ = sfemu_org.org.api_usage()
+    sfemu_org.org.set_option("api_daily_limit", used)
+    with pytest.raises(RetryableError) as error:
+        client.query_page("SELECT Id FROM Account")
+    assert error.value.error_code == "REQUEST_LIMIT_EXCEEDED" and error.value.status == 403
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_audit_fields_option_is_checked_against_the_secondary_org(sfemu_server, allowed):
+    from connections.directory import allows_audit_fields
+
+    handle = sfemu_server.create_org()
+    handle.org.set_option("audit_fields_on_create", allowed)
+    assert allows_audit_fields(connect_by_password(sfemu_server, handle)) is allowed
