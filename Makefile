@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bootstrap setup-db clean
+.PHONY: run test lint format bootstrap setup-db clean js-deps
 
 run: setup-db
 	$(BIN)/python manage.py runconsole
 
-test: bootstrap
+JS_DIR := tests/sfemu/js
+
+test: bootstrap js-deps
 	$(BIN)/python -m orgsync.testrun
 
 lint: bootstrap
@@ -29,6 +31,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# jsforce for the emulator's client tests, from the lock file, into a git-ignored node_modules.
+js-deps: $(JS_DIR)/node_modules/.installed
+
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
 
 # First run only: random SECRET_KEY and encryption key for the embedded default.
 .env: | $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--session-seconds", type=int, default=None, help="session timeout (default 7200)")
 
     org = sub.add_parser("org", help="manage orgs").add_subparsers(dest="org_command", required=True)
@@ -72,6 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sfemu.server.runner import build_state, serve
     from sfemu.tls import ensure_tls
 
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     data_dir: Path = args.data_dir
     state = build_state(data_dir, session_seconds=args.session_seconds)
     tls = ensure_tls(data_dir / "tls", (args.host,))

@@ -315,3 +315,14 @@ def test_request_limit_exceeded(http, data_url, sfemu_org) -> None:
         {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
     ]
     assert refused.headers["sforce-limit-info"] == f"api-usage={used + 1}/{used + 1}"
+
+
+def test_unknown_external_id_field(http, data_url, auth_headers) -> None:
+    resp = http.get(data_url + "/sobjects/Account/Nope__c/123", headers=auth_headers, timeout=10)
+    assert resp.status_code == 404
+    assert resp.json() == [
+        {
+            "errorCode": "NOT_FOUND",
+            "message": "Provided external ID field does not exist or is not accessible: Nope__c",
+        }
+    ]
