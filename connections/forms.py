@@ -58,7 +58,7 @@ class OrgForm(forms.ModelForm):
     ca_bundle_file = forms.FileField(
         label="Trusted CA certificates file",
         required=False,
-        help_text="PEM file; replaces the text above. For sfemu: var/sfemu/ca.pem.",
+        help_text="PEM file; replaces the text above. For sfemu: var/sfemu/tls/ca.pem.",
     )
 
     class Meta:

@@ -1,8 +1,8 @@
 """Run the console's processes in the foreground and stop them all together.
 
-`make run` uses this to start the web server and a worker cluster (and the org emulator) as
-one foreground program: Ctrl-C or SIGTERM stops every child, and if one child dies the others
-are stopped too, so nothing is left running behind the operator's back.
+`make run` uses this to start the org emulator, the web server and a worker cluster as one
+foreground program: Ctrl-C or SIGTERM stops every child, and if one child dies the others are
+stopped too, so nothing is left running behind the operator's back.
 """
 
 import logging
@@ -25,36 +25,37 @@ class Program:
 
 
 class Supervisor:
-    def __init__(self, programs: Sequence[Program]) -> None:
-        self.programs = programs
+    def __init__(self) -> None:
         self.children: dict[str, subprocess.Popen] = {}
-        self._stopping = False
-
-    def run(self) -> int:
-        """Start every program; wait for a stop signal or the first exit; return an exit code."""
+        self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        for program in self.programs:
+
+    def start(self, *programs: Program) -> None:
+        for program in programs:
             logger.info("starting %s", program.name)
             self.children[program.name] = subprocess.Popen(list(program.argv))
-        try:
-            code = self._wait_for_first_exit()
-        finally:
-            self.stop()
-        return code
 
-    def _wait_for_first_exit(self) -> int:
-        while not self._stopping:
-            for name, child in self.children.items():
-                code = child.poll()
-                if code is not None:
-                    logger.error("%s exited with code %s; stopping the others", name, code)
-                    return code or 1
+    def first_exit(self) -> tuple[str, int] | None:
+        """The name and code of a child that has exited, if any."""
+        for name, child in self.children.items():
+            code = child.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def wait(self) -> int:
+        """Block until a stop signal (→ 0) or a child's exit (→ its code, at least 1)."""
+        while not self.stopping:
+            exited = self.first_exit()
+            if exited:
+                logger.error("%s exited with code %s; stopping the others", *exited)
+                return exited[1] or 1
             time.sleep(0.2)
         return 0
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        self._stopping = True
+        self.stopping = True
 
     def stop(self) -> None:
         """SIGTERM every live child, then SIGKILL whatever is still alive after the grace period."""
@@ -68,6 +69,16 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def run(*programs: Program) -> int:
+    """Start `programs`, wait for the first exit or a stop signal, stop everything."""
+    supervisor = Supervisor()
+    try:
+        supervisor.start(*programs)
+        return supervisor.wait()
+    finally:
+        supervisor.stop()
 
 
 def python_program(name: str, *args: str) -> Program:

@@ -1,34 +1,62 @@
-"""Serve the console: web server and one worker cluster in the foreground (`make run`)."""
+"""Serve the console (`make run`): org emulator with demo orgs, web server, one worker cluster."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from orgsync.supervisor import Supervisor, python_program
+from orgsync import demo
+from orgsync.supervisor import Program, Supervisor, python_program
 
 
 class Command(BaseCommand):
-    help = "Run the web console and a django-q2 worker cluster until Ctrl-C."
+    help = "Run sfemu with two demo orgs, the web console and a django-q2 worker cluster until Ctrl-C."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port of the web console")
         parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument("--emulator-port", type=int, default=8700)
+        parser.add_argument("--no-emulator", action="store_true", help="only the web server and worker")
 
-    def handle(self, *args, bind: str, web_workers: int, **options) -> None:
-        programs = [
-            python_program(
-                "web",
-                "-m",
-                "gunicorn",
-                "orgsync.wsgi:application",
-                "--bind",
-                bind,
-                "--workers",
-                str(web_workers),
-                "--access-logfile",
-                "-",
-            ),
-            python_program("worker", "manage.py", "qcluster"),
-        ]
-        self.stdout.write(f"orgsync console on http://{bind}/ (Ctrl-C stops everything)")
-        code = Supervisor(programs).run()
+    def handle(self, *args, bind: str, web_workers: int, emulator_port: int, no_emulator: bool, **options):
+        supervisor = Supervisor()
+        try:
+            if not no_emulator:
+                self._start_emulator(
+                    supervisor, demo.Emulator(Path(settings.VAR_DIR) / "sfemu", emulator_port), bind
+                )
+            supervisor.start(
+                python_program(
+                    "web",
+                    "-m",
+                    "gunicorn",
+                    "orgsync.wsgi:application",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    str(web_workers),
+                    "--access-logfile",
+                    "-",
+                ),
+                python_program("worker", "manage.py", "qcluster"),
+            )
+            self.stdout.write(
+                self.style.SUCCESS(f"orgsync console on http://{bind}/ (Ctrl-C stops everything)")
+            )
+            code = supervisor.wait()
+        finally:
+            supervisor.stop()
         if code:
             raise SystemExit(code)
+
+    def _start_emulator(self, supervisor: Supervisor, emulator: demo.Emulator, bind: str) -> None:
+        callback = f"http://{bind}/admin/connections/org/oauth/callback/"
+        orgs = demo.prepare_emulator(emulator, callback_url=callback)
+        supervisor.start(Program("sfemu", emulator.serve_argv()))
+        demo.wait_until_serving(emulator)
+        demo.connect_demo_orgs(emulator, orgs)
+        self.stdout.write(
+            f"sfemu (Salesforce org emulator) on {emulator.url}, CA {emulator.ca_path}\n"
+            f"demo orgs {', '.join(o.name for o in orgs)}: connected in the console; their users' "
+            f"credentials are in {emulator.state_file}"
+        )
