@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote_plus
 
 import requests
 from django.utils import timezone
@@ -146,6 +147,19 @@ class SalesforceClient:
         body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
         answer = self._call("composite", lambda sf: sf.restful("composite", method="POST", json=body))
         return answer["compositeResponse"]
+
+    # --- tooling -------------------------------------------------------------------------
+    def tooling_query(self, soql: str) -> list[dict]:
+        answer = self._call("tooling", lambda sf: sf.toolingexecute(f"query/?q={quote_plus(soql)}"))
+        return answer["records"]
+
+    def create_custom_field(self, full_name: str, metadata: dict) -> str:
+        """Create a custom field (e.g. "Account.OrgSync_Source_Id__c") through the Tooling API."""
+        body = {"FullName": full_name, "Metadata": metadata}
+        answer = self._call(
+            "tooling", lambda sf: sf.toolingexecute("sobjects/CustomField/", method="POST", data=body)
+        )
+        return answer["id"]
 
     # --- plumbing --------------------------------------------------------------------------
     def _collection(

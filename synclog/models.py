@@ -18,9 +18,16 @@ class ConnectionEvent(models.Model):
         OPTION_CHANGED = "option_changed", "Option Changed"
         OWNER_CHANGED = "owner_changed", "Owner Changed"
         DEACTIVATED = "deactivated", "Connection Deactivate"
+        OBJECT_PUBLISHED = "object_published", "Object Published"
+        OBJECT_UNPUBLISHED = "object_unpublished", "Object Unpublished"
+        FIELD_PUBLISHED = "field_published", "Field Published"
+        FIELD_UNPUBLISHED = "field_unpublished", "Field Unpublished"
+        OBJECT_SUBSCRIBED = "object_subscribed", "Object Subscribed"
+        MAPPING_CHANGED = "mapping_changed", "Field Mapping Changed"
+        FILTER_CHANGED = "filter_changed", "Filter Changed"
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind)
+    kind = models.CharField(max_length=24, choices=Kind)
     detail = models.CharField(max_length=500, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
