@@ -242,7 +242,7 @@ def test_create_retrieve_update(js) -> None:
     assert created["success"] is True and created["errors"] == []
     assert_id(created["id"], "001")
     record = ok(js, "retrieve")
-    assert list(record)[0] == "attributes"
+    assert next(iter(record)) == "attributes"
     assert record["attributes"] == {
         "type": "Account",
         "url": f"/services/data/v{VERSION}/sobjects/Account/{created['id']}",
@@ -254,7 +254,7 @@ def test_create_retrieve_update(js) -> None:
     assert SF_DATETIME.match(record["SystemModstamp"]), record["SystemModstamp"]
     assert_id(record["OwnerId"], "005")
     partial = ok(js, "retrieveFields")
-    assert list(partial)[0] == "attributes"
+    assert next(iter(partial)) == "attributes"
     assert {"Name", "Tier__c"} <= set(partial) and "Phone" not in partial
     # jsforce turns the 204 of PATCH into {id, success, errors}
     assert ok(js, "update") == {"id": created["id"], "success": True, "errors": []}
@@ -336,7 +336,7 @@ def test_collection_retrieve_update_destroy(js) -> None:
     assert len(records) == 3
     assert records[-1] is None  # unknown id → null in place
     assert [r["Id"] for r in records[:2]] == created
-    assert all(list(r)[0] == "attributes" for r in records[:2])
+    assert all(next(iter(r)) == "attributes" for r in records[:2])
     updated = ok(js, "updateMany")
     assert updated == [{"id": i, "success": True, "errors": []} for i in created]
     names = [r["Name"] for r in ok(js, "queryUpdatedMany")["records"]]
@@ -355,14 +355,18 @@ def test_error_required_field(js) -> None:
 
 def test_error_string_too_long(js) -> None:
     err = failed(js, "errTooLong")
-    assert_api_error(err, "STRING_TOO_LONG", re.compile(r"Name: data value too large: x{256} \(max length=255\)$"))
+    assert_api_error(
+        err, "STRING_TOO_LONG", re.compile(r"Name: data value too large: x{256} \(max length=255\)$")
+    )
     assert err["data"]["fields"] == ["Name"]
 
 
 def test_error_restricted_picklist(js) -> None:
     err = failed(js, "errPicklist")
     assert_api_error(
-        err, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", re.compile(r": bad value for restricted picklist field: Bronze$")
+        err,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        re.compile(r": bad value for restricted picklist field: Bronze$"),
     )
     assert err["data"]["fields"] == ["Tier__c"]
 
@@ -380,7 +384,9 @@ def test_error_field_not_writable(js) -> None:
 
 
 def test_error_cross_reference(js) -> None:
-    assert_api_error(failed(js, "errCrossReference"), "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+    assert_api_error(
+        failed(js, "errCrossReference"), "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"
+    )
 
 
 def test_error_duplicate_value(js) -> None:
@@ -406,7 +412,9 @@ def test_error_not_found(js) -> None:
 
 def test_error_soql(js) -> None:
     malformed = failed(js, "errMalformedQuery")
-    assert_api_error(malformed, "MALFORMED_QUERY", re.compile(r"^\nSELEC Id FROM Account\n\^\nERROR at Row:1:Column:1\n"))
+    assert_api_error(
+        malformed, "MALFORMED_QUERY", re.compile(r"^\nSELEC Id FROM Account\n\^\nERROR at Row:1:Column:1\n")
+    )
     invalid_field = failed(js, "errInvalidField")
     assert_api_error(
         invalid_field,
@@ -421,7 +429,8 @@ def test_error_soql(js) -> None:
         invalid_type,
         "INVALID_TYPE",
         re.compile(
-            r"^\nSELECT Id FROM Xyzzy\n {15}\^\nERROR at Row:1:Column:16\nsObject type 'Xyzzy' is not supported\."
+            r"^\nSELECT Id FROM Xyzzy\n {15}\^\nERROR at Row:1:Column:16\n"
+            r"sObject type 'Xyzzy' is not supported\."
         ),
     )
 
