@@ -1,0 +1,23 @@
+"""Services of the replication app (`<entity>_<verb>`, keyword-only)."""
+
+from replication.services.publication import (
+    field_set_published,
+    publication_publish,
+    publication_unpublish,
+)
+from replication.services.subscription import (
+    ensure_external_id_field,
+    subscription_analyze,
+    subscription_set_mapping,
+    subscription_subscribe,
+)
+
+__all__ = [
+    "ensure_external_id_field",
+    "field_set_published",
+    "publication_publish",
+    "publication_unpublish",
+    "subscription_analyze",
+    "subscription_set_mapping",
+    "subscription_subscribe",
+]

@@ -1,0 +1,130 @@
+"""Publishing objects and fields of a connection's source org."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+
+from connections.client import SalesforceClient
+from connections.models import Connection
+from replication.errors import PublishError
+from replication.mapping import field_support, object_publishable
+from replication.models import Direction, PublishedField, PublishedObject
+from synclog.models import ConnectionEvent
+
+Kind = ConnectionEvent.Kind
+
+
+def _record(connection: Connection, kind: str, actor: AbstractBaseUser | None, detail: str) -> None:
+    ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor, detail=detail[:500])
+
+
+def _source_entry(client: SalesforceClient, name: str) -> dict:
+    entries = client.describe_global()["sobjects"]
+    entry = next((e for e in entries if e["name"].lower() == name.lower()), None)
+    if entry is None:
+        raise PublishError(f"{client.org} has no object named “{name}” (check the API name, e.g. Account).")
+    support = object_publishable(entry)
+    if not support.supported:
+        raise PublishError(support.reason)
+    return entry
+
+
+def publication_publish(
+    *, connection: Connection, direction: str, source_object: str, actor: AbstractBaseUser | None
+) -> PublishedObject:
+    """Publish an object of the source org with all its supported fields.
+
+    Unsupported fields are kept, unpublished, with the reason; lookups to objects this
+    direction does not publish are not published either, and say why.
+    """
+    if connection.direction == Connection.Direction.ONE_WAY and direction != Direction.PRIMARY_TO_SECONDARY:
+        raise PublishError(f"{connection} is one-way: only the primary org publishes.")
+    probe = PublishedObject(connection=connection, direction=direction)
+    client = SalesforceClient(probe.source_org)
+    entry = _source_entry(client, source_object)
+    describe = client.describe(entry["name"])
+    with transaction.atomic():
+        publication = _upsert_publication(connection, direction, entry["name"])
+        published = set(
+            connection.published_objects.filter(direction=direction, is_published=True).values_list(
+                "source_object", flat=True
+            )
+        )
+        for field in describe["fields"]:
+            _publish_field(publication, field, published)
+        _record(
+            connection,
+            Kind.OBJECT_PUBLISHED,
+            actor,
+            f"{entry['name']} ({publication.get_direction_display()})",
+        )
+    return publication
+
+
+def _upsert_publication(connection: Connection, direction: str, name: str) -> PublishedObject:
+    publication = PublishedObject.objects.filter(
+        connection=connection, direction=direction, source_object=name
+    ).first()
+    if publication is None:
+        last = connection.published_objects.filter(direction=direction).aggregate(m=Max("sort_order"))["m"]
+        publication = PublishedObject(
+            connection=connection, direction=direction, source_object=name, sort_order=(last or 0) + 10
+        )
+    publication.is_published = True
+    publication.save()
+    return publication
+
+
+def _publish_field(publication: PublishedObject, field: dict, published_objects: set[str]) -> None:
+    support = field_support(field, object_name=publication.source_object)
+    reason = "" if support.supported else support.reason
+    if support.supported and field["type"] == "reference":
+        unpublished = [o for o in field.get("referenceTo") or () if o not in published_objects]
+        if unpublished and field["name"] != "OwnerId" and publication.source_object not in unpublished:
+            reason = (
+                f"Lookup to {', '.join(unpublished)}, which this direction does not publish: "
+                f"publish {unpublished[0]} first, then this field."
+            )
+    existing = publication.fields.filter(source_field=field["name"]).first()
+    if existing is None:
+        PublishedField.objects.create(
+            published_object=publication,
+            source_field=field["name"],
+            is_published=not reason,
+            unsupported_reason=reason,
+        )
+    elif existing.unsupported_reason != reason:
+        existing.unsupported_reason = reason
+        existing.is_published = existing.is_published and not reason
+        existing.save()
+
+
+@transaction.atomic
+def publication_unpublish(*, publication: PublishedObject, actor: AbstractBaseUser | None) -> PublishedObject:
+    """Stop publishing an object; its records are no longer synced (their links are dropped
+    when the record links exist)."""
+    publication.is_published = False
+    publication.save(update_fields=["is_published", "updated_at"])
+    _record(publication.connection, Kind.OBJECT_UNPUBLISHED, actor, publication.source_object)
+    return publication
+
+
+@transaction.atomic
+def field_set_published(
+    *, field: PublishedField, published: bool, actor: AbstractBaseUser | None
+) -> PublishedField:
+    """Publish or unpublish one field. Unpublishing stops its sync; records stay linked."""
+    if published and field.unsupported_reason:
+        raise PublishError(f"{field.source_field} cannot be published: {field.unsupported_reason}")
+    if field.is_published == published:
+        return field
+    field.is_published = published
+    field.save(update_fields=["is_published"])
+    kind = Kind.FIELD_PUBLISHED if published else Kind.FIELD_UNPUBLISHED
+    _record(
+        field.published_object.connection,
+        kind,
+        actor,
+        f"{field.published_object.source_object}.{field.source_field}",
+    )
+    return field
