@@ -29,6 +29,7 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not pytest-django's in-memory default: tests that start a real `qcluster` or
     # server process need it to see the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-orgsync.sqlite3")}
+    # One file per test process: parallel runs in one checkout must not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-orgsync-{os.getpid()}.sqlite3")}
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one

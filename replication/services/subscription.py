@@ -68,9 +68,7 @@ def subscription_subscribe(
     published = set(publication.fields.filter(is_published=True).values_list("source_field", flat=True))
     source_fields = [f for f in source["fields"] if f["name"] in published]
     proposed = auto_map(source_fields, target["fields"], object_name=publication.source_object)
-    mapped_objects = _mapped_objects(
-        publication.connection, extra={publication.source_object: target["name"]}
-    )
+    objects = mapped_objects(publication.connection, extra={publication.source_object: target["name"]})
     by_name = {f["name"]: f for f in target["fields"]}
     with transaction.atomic():
         subscription, _ = SubscribedObject.objects.update_or_create(
@@ -79,9 +77,7 @@ def subscription_subscribe(
         )
         for field in source_fields:
             target_name = proposed.get(field["name"])
-            if target_name and check_mapping(
-                field, by_name[target_name], target_object_mapped=mapped_objects
-            ):
+            if target_name and check_mapping(field, by_name[target_name], target_object_mapped=objects):
                 target_name = None
             SubscribedField.objects.update_or_create(
                 subscribed_object=subscription,
@@ -97,7 +93,7 @@ def subscription_subscribe(
     return subscription
 
 
-def _mapped_objects(connection: Connection, extra: dict[str, str] | None = None) -> dict[str, str]:
+def mapped_objects(connection: Connection, extra: dict[str, str] | None = None) -> dict[str, str]:
     mapped = dict(
         SubscribedObject.objects.filter(published_object__connection=connection).values_list(
             "published_object__source_object", "target_object"
@@ -119,7 +115,7 @@ def subscription_set_mapping(
         target = _field(
             SalesforceClient(publication.target_org).describe(subscription.target_object), target_field
         )
-        findings = check_mapping(source, target, target_object_mapped=_mapped_objects(publication.connection))
+        findings = check_mapping(source, target, target_object_mapped=mapped_objects(publication.connection))
         if findings:
             raise MappingError([f.message for f in findings])
     old = mapping.target_field
@@ -159,7 +155,7 @@ def subscription_analyze(*, subscription: SubscribedObject) -> list[Finding]:
         source,
         target,
         {s: t or None for s, t in mapping.items()},
-        target_object_mapped=_mapped_objects(connection),
+        target_object_mapped=mapped_objects(connection),
         published_objects=published,
     )
     SubscribedObject.objects.filter(pk=subscription.pk).update(analyzed_at=timezone.now())
