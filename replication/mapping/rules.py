@@ -131,7 +131,7 @@ def _number(source: Field, target: Field, mapped: Mapping[str, str]) -> list[Fin
             f"larger values fail with NUMBER_OUTSIDE_VALID_RANGE. Raise {t}'s precision to {precision} "
             "or map another field.",
         )
-    if False:
+    if t_scale < s_scale:
         example = "1." + "2" * s_scale
         rounded = f"{float(example):.{t_scale}f}"
         out += _error(

@@ -5,87 +5,202 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connections', '0001_initial'),
+        ("connections", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PublishedObject',
+            name="PublishedObject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('p2s', 'Primary → secondary'), ('s2p', 'Secondary → primary')], default='p2s', max_length=3)),
-                ('source_object', models.CharField(help_text='API name in the source org, e.g. Account.', max_length=80)),
-                ('is_published', models.BooleanField(default=True)),
-                ('sync_created', models.BooleanField(default=True, verbose_name='sync created records')),
-                ('sync_updated', models.BooleanField(default=True, verbose_name='sync updated records')),
-                ('sync_deleted', models.BooleanField(default=True, verbose_name='sync deleted and undeleted records')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, help_text='Parents before children: lower numbers are applied first.')),
-                ('filter_conditions', models.JSONField(blank=True, default=list, help_text='Only records matching every condition are synced.')),
-                ('owner_strategy', models.CharField(choices=[('match_username', 'Match by username (.dr suffix), else the connection owner'), ('fixed', 'Fixed owner'), ('round_robin', 'Round robin over chosen users'), ('pass_through', 'Pass through (same owner Id)')], default='match_username', max_length=20)),
-                ('owner_user_ids', models.JSONField(blank=True, default=list, help_text='Target-org user Ids: one for Fixed, several for Round robin.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='published_objects', to='connections.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("p2s", "Primary → secondary"), ("s2p", "Secondary → primary")],
+                        default="p2s",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "source_object",
+                    models.CharField(help_text="API name in the source org, e.g. Account.", max_length=80),
+                ),
+                ("is_published", models.BooleanField(default=True)),
+                ("sync_created", models.BooleanField(default=True, verbose_name="sync created records")),
+                ("sync_updated", models.BooleanField(default=True, verbose_name="sync updated records")),
+                (
+                    "sync_deleted",
+                    models.BooleanField(default=True, verbose_name="sync deleted and undeleted records"),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="Parents before children: lower numbers are applied first."
+                    ),
+                ),
+                (
+                    "filter_conditions",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Only records matching every condition are synced.",
+                    ),
+                ),
+                (
+                    "owner_strategy",
+                    models.CharField(
+                        choices=[
+                            ("match_username", "Match by username (.dr suffix), else the connection owner"),
+                            ("fixed", "Fixed owner"),
+                            ("round_robin", "Round robin over chosen users"),
+                            ("pass_through", "Pass through (same owner Id)"),
+                        ],
+                        default="match_username",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "owner_user_ids",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Target-org user Ids: one for Fixed, several for Round robin.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="published_objects",
+                        to="connections.connection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'direction', 'sort_order', 'source_object'],
+                "ordering": ["connection", "direction", "sort_order", "source_object"],
             },
         ),
         migrations.CreateModel(
-            name='PublishedField',
+            name="PublishedField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_field', models.CharField(max_length=80)),
-                ('is_published', models.BooleanField(default=True)),
-                ('unsupported_reason', models.CharField(blank=True, help_text='Why the field cannot be published (shown greyed out).', max_length=300)),
-                ('published_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='replication.publishedobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_field", models.CharField(max_length=80)),
+                ("is_published", models.BooleanField(default=True)),
+                (
+                    "unsupported_reason",
+                    models.CharField(
+                        blank=True,
+                        help_text="Why the field cannot be published (shown greyed out).",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "published_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fields",
+                        to="replication.publishedobject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['published_object', 'source_field'],
+                "ordering": ["published_object", "source_field"],
             },
         ),
         migrations.CreateModel(
-            name='SubscribedObject',
+            name="SubscribedObject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target_object', models.CharField(help_text='API name in the target org.', max_length=80)),
-                ('auto_accept', models.BooleanField(default=True, help_text='Off: incoming records wait in Pending acceptance until an admin accepts them.')),
-                ('external_id_ready', models.BooleanField(default=False, help_text='OrgSync_Source_Id__c exists on the target object.')),
-                ('analyzed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('published_object', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='subscription', to='replication.publishedobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("target_object", models.CharField(help_text="API name in the target org.", max_length=80)),
+                (
+                    "auto_accept",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off: incoming records wait in Pending acceptance until an admin accepts them.",
+                    ),
+                ),
+                (
+                    "external_id_ready",
+                    models.BooleanField(
+                        default=False, help_text="OrgSync_Source_Id__c exists on the target object."
+                    ),
+                ),
+                ("analyzed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "published_object",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscription",
+                        to="replication.publishedobject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['published_object'],
+                "ordering": ["published_object"],
             },
         ),
         migrations.CreateModel(
-            name='SubscribedField',
+            name="SubscribedField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_field', models.CharField(max_length=80)),
-                ('target_field', models.CharField(blank=True, help_text='Blank: not synced.', max_length=80)),
-                ('subscribed_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='replication.subscribedobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_field", models.CharField(max_length=80)),
+                ("target_field", models.CharField(blank=True, help_text="Blank: not synced.", max_length=80)),
+                (
+                    "subscribed_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fields",
+                        to="replication.subscribedobject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['subscribed_object', 'source_field'],
+                "ordering": ["subscribed_object", "source_field"],
             },
         ),
         migrations.AddConstraint(
-            model_name='publishedobject',
-            constraint=models.UniqueConstraint(fields=('connection', 'direction', 'source_object'), name='replication_one_publication'),
+            model_name="publishedobject",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "direction", "source_object"), name="replication_one_publication"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publishedfield',
-            constraint=models.UniqueConstraint(fields=('published_object', 'source_field'), name='replication_one_field'),
+            model_name="publishedfield",
+            constraint=models.UniqueConstraint(
+                fields=("published_object", "source_field"), name="replication_one_field"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscribedfield',
-            constraint=models.UniqueConstraint(fields=('subscribed_object', 'source_field'), name='replication_one_mapping_per_field'),
+            model_name="subscribedfield",
+            constraint=models.UniqueConstraint(
+                fields=("subscribed_object", "source_field"), name="replication_one_mapping_per_field"
+            ),
         ),
     ]

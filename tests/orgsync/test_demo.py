@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 def emulator(tmp_path):
     data_dir = tmp_path / "sfemu"
     prepared = demo.prepare_emulator(
-        demo.Emulator(data_dir, port=1), callback_url="http://127.0.0.1:8000/admin/connections/org/oauth/callback/"
+        demo.Emulator(data_dir, port=1),
+        callback_url="http://127.0.0.1:8000/admin/connections/org/oauth/callback/",
     )
     server = start_server(data_dir, tls_dir=data_dir / "tls")
     try:
@@ -29,7 +30,7 @@ def test_demo_orgs_are_seeded_and_connected_once(emulator):
     assert [o.name for o in prepared] == ["demo-primary", "demo-secondary"]
     assert oct(emu.state_file.stat().st_mode & 0o777) == "0o600"
     for handle in prepared:
-        counts = server.instance.org(handle.org_id).record_counts(["Account", "Contact", "Opportunity", "Case"])
+        counts = server.instance.org(handle.org_id).record_counts(["Account", "Contact", "Case"])
         assert counts["Account"] == demo.DEMO_ACCOUNTS and counts["Contact"] > 0 and counts["Case"] > 0
 
     orgs = demo.connect_demo_orgs(emu, prepared)
