@@ -125,3 +125,114 @@ class SubscribedField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_field} → {self.target_field or '(not mapped)'}"
+
+
+class RecordLink(models.Model):
+    """Two records, one in each org of a connection, that are the same record (S2S's
+    PartnerNetworkRecordConnection). The external-id field in each target holds the source Id,
+    so links can be rebuilt from the orgs themselves.
+
+    `*_state_hash` is a keyed hash (never the values) of what that side holds in the fields the
+    other direction writes into it, as last read or written by orgsync: a write whose payload
+    hashes the same would change nothing, which is how echoes of our own writes are dropped.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="record_links")
+    primary_object = models.CharField(max_length=80)
+    primary_id = models.CharField(max_length=18)
+    secondary_object = models.CharField(max_length=80)
+    secondary_id = models.CharField(max_length=18)
+    primary_state_hash = models.CharField(max_length=64, blank=True)
+    secondary_state_hash = models.CharField(max_length=64, blank=True)
+    is_deleted = models.BooleanField(default=False, help_text="Deleted on both sides (undelete restores).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "primary_id"], name="replication_link_primary"),
+            models.UniqueConstraint(fields=["connection", "secondary_id"], name="replication_link_secondary"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.primary_object} {self.primary_id} ⇄ {self.secondary_id}"
+
+
+class QueueAction(models.TextChoices):
+    """The Organization Sync record queue's Action values orgsync uses."""
+
+    GENERIC_INSERT = "generic_insert", "Generic Insert"
+    GENERIC_UPDATE = "generic_update", "Generic Update"
+    REPLICATION_DELETE = "replication_delete", "Replication Delete"
+    REPLICATION_UNDELETE = "replication_undelete", "Replication Undelete"
+    BULK_SYNC = "bulk_sync", "Bulk Sync"
+    BULK_SYNC_USERS = "bulk_sync_users", "Bulk Sync Users"
+    USER_UPSERT = "user_upsert", "User Upsert"
+    CONNECTION_ADMIN_SUSPENDED = "connection_admin_suspended", "Connection Admin Suspended"
+    CONNECTION_ADMIN_RESUMED = "connection_admin_resumed", "Connection Admin Resumed"
+    CONNECTION_SUSPENDED = "connection_suspended", "Connection Suspended"
+    CONNECTION_RESUMED = "connection_resumed", "Connection Resumed"
+
+
+class QueueStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    IN_PROGRESS = "in_progress", "In Progress"
+    RETRYING = "retrying", "Retrying"
+
+
+class RecordQueueItem(models.Model):
+    """One pending change of one record in one direction (the Organization Sync Record Queue).
+
+    Later changes of the same record collapse into it (`version` goes up), because apply reads
+    the record's latest state; apply removes the item only if its version did not move meanwhile.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="queue_items")
+    direction = models.CharField(max_length=3, choices=Direction)
+    source_object = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=18)
+    action = models.CharField(max_length=30, choices=QueueAction)
+    status = models.CharField(max_length=12, choices=QueueStatus, default=QueueStatus.QUEUED)
+    version = models.PositiveIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_retry_at = models.DateTimeField("next retry date", null=True, blank=True, db_index=True)
+    enqueued_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=80, blank=True)
+    last_error_message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["enqueued_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "direction", "source_id"], name="replication_one_pending_item"
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "direction", "status"], name="replication_queue_claim")]
+        permissions = [("retry_recordqueueitem", "Retry queued records now")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.source_object} {self.source_id}"
+
+
+class ChangeCursor(models.Model):
+    """How far capture has read one object of one org for one direction."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="cursors")
+    direction = models.CharField(max_length=3, choices=Direction)
+    source_object = models.CharField(max_length=80)
+    modstamp = models.DateTimeField(null=True, blank=True, help_text="Latest SystemModstamp captured.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "direction", "source_object"], name="replication_one_cursor"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_object} ({self.direction}) at {self.modstamp}"

@@ -44,3 +44,80 @@ class ConnectionEvent(models.Model):
     @property
     def actor_display(self) -> str:
         return self.actor.get_username() if self.actor else "orgsync (automatic)"
+
+
+class SyncLog(models.Model):
+    """One record that failed to sync (the Organization Sync Log): Retrying while attempts
+    remain, Failed when given up, Resolved when a later attempt succeeded. Never field values."""
+
+    class Status(models.TextChoices):
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+        RESOLVED = "resolved", "Resolved"
+
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.CASCADE, related_name="sync_logs"
+    )
+    run = models.ForeignKey("SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
+    direction = models.CharField(max_length=3)
+    source_object = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=18)
+    target_id = models.CharField(max_length=18, blank=True)
+    action = models.CharField(max_length=30)
+    status = models.CharField(max_length=10, choices=Status)
+    error_code = models.CharField(max_length=80, blank=True)
+    message = models.CharField(max_length=1000, blank=True)
+    fields = models.CharField(max_length=500, blank=True, help_text="Field API names the error names.")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["connection", "status"], name="synclog_by_status")]
+        permissions = [("retry_failed", "Retry failed items")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.source_object} {self.source_id}"
+
+
+class SyncRun(models.Model):
+    """One capture, apply or bulk run with its counts; always finalized, even when it dies."""
+
+    class Kind(models.TextChoices):
+        CAPTURE = "capture", "Capture"
+        APPLY = "apply", "Apply"
+        BULK = "bulk", "Bulk sync"
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=10, choices=Kind)
+    direction = models.CharField(max_length=3, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    filtered_out = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="Echoes of our own writes, dropped.")
+    api_calls = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=12, choices=Outcome, default=Outcome.RUNNING)
+    error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M:%S} {self.get_outcome_display()}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('synclog', '0001_initial'),
+        ("synclog", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='connectionevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Connection Created'), ('accepted', 'Connection Accepted'), ('status_changed', 'Status Changed'), ('admin_suspended', 'Connection Admin Suspended'), ('admin_resumed', 'Connection Admin Resumed'), ('suspended', 'Connection Suspended'), ('resumed', 'Connection Resumed'), ('option_changed', 'Option Changed'), ('owner_changed', 'Owner Changed'), ('deactivated', 'Connection Deactivate'), ('object_published', 'Object Published'), ('object_unpublished', 'Object Unpublished'), ('field_published', 'Field Published'), ('field_unpublished', 'Field Unpublished'), ('object_subscribed', 'Object Subscribed'), ('mapping_changed', 'Field Mapping Changed'), ('filter_changed', 'Filter Changed')], max_length=24),
+            model_name="connectionevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Connection Created"),
+                    ("accepted", "Connection Accepted"),
+                    ("status_changed", "Status Changed"),
+                    ("admin_suspended", "Connection Admin Suspended"),
+                    ("admin_resumed", "Connection Admin Resumed"),
+                    ("suspended", "Connection Suspended"),
+                    ("resumed", "Connection Resumed"),
+                    ("option_changed", "Option Changed"),
+                    ("owner_changed", "Owner Changed"),
+                    ("deactivated", "Connection Deactivate"),
+                    ("object_published", "Object Published"),
+                    ("object_unpublished", "Object Unpublished"),
+                    ("field_published", "Field Published"),
+                    ("field_unpublished", "Field Unpublished"),
+                    ("object_subscribed", "Object Subscribed"),
+                    ("mapping_changed", "Field Mapping Changed"),
+                    ("filter_changed", "Filter Changed"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

@@ -30,19 +30,39 @@ def test_operators_may_retry_but_not_manage_connections():
 
 
 @pytest.mark.django_db
-def test_permissions_of_later_models_join_the_groups():
+def test_permissions_of_later_models_join_the_groups(monkeypatch):
     """A permission that appears later (a new model's) is attached on the next sync."""
-    content_type, _ = ContentType.objects.get_or_create(app_label="synclog", model="synclog")
-    Permission.objects.create(content_type=content_type, codename="view_synclog", name="Can view sync log")
-    Permission.objects.create(
-        content_type=content_type, codename="delete_synclog", name="Can delete sync log"
-    )
+    from orgsync import roles
+
+    content_type, _ = ContentType.objects.get_or_create(app_label="synclog", model="futuremodel")
+    Permission.objects.create(content_type=content_type, codename="view_futuremodel", name="Can view")
+    Permission.objects.create(content_type=content_type, codename="delete_futuremodel", name="Can delete")
+    operator_codenames = {**roles.OPERATOR_PERMISSIONS}
+    operator_codenames["synclog"] = (*operator_codenames["synclog"], "view_futuremodel")
+    monkeypatch.setattr(roles, "OPERATOR_PERMISSIONS", operator_codenames)
     from django.apps import apps
 
     sync_roles(apps)
-    assert {"view_synclog", "delete_synclog"} <= codenames(ADMINISTRATORS)
-    assert "view_synclog" in codenames(OPERATORS)
-    assert "delete_synclog" not in codenames(OPERATORS), "operators change nothing"
+    assert {"view_futuremodel", "delete_futuremodel"} <= codenames(ADMINISTRATORS)
+    assert "view_futuremodel" in codenames(OPERATORS)
+    assert "delete_futuremodel" not in codenames(OPERATORS), "operators change nothing"
+
+
+@pytest.mark.django_db
+def test_operators_watch_and_retry_only():
+    """Sync Operators: view connections, record queue and sync log; retry failed items."""
+    granted = codenames(OPERATORS)
+    assert {
+        "view_org",
+        "view_connection",
+        "view_recordqueueitem",
+        "view_synclog",
+        "view_syncrun",
+        "view_connectionevent",
+        "retry_failed",
+        "retry_recordqueueitem",
+    } <= granted
+    assert not {c for c in granted if c.startswith(("add_", "change_", "delete_"))}
 
 
 @pytest.mark.django_db
