@@ -1,4 +1,4 @@
-"""Command line: ``python -m sfemu serve|org create|seed|app create``.
+"""Command line: ``python -m sfemu serve|org create|seed|app create|fault|calls``.
 
 Every command works on a data dir (default ``var/sfemu``); a running server and the CLI share it,
 so an org created here is immediately usable against the server.
@@ -58,7 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
     app_create.add_argument("--callback", action="append", default=[], help="callback URL")
     app_create.add_argument("--cert", type=Path, help="PEM certificate for the JWT bearer flow")
     app_create.add_argument("--run-as", help="username for the client credentials flow")
+    _fault_parsers(sub)
     return parser
+
+
+def _fault_parsers(sub: Any) -> None:
+    fault = sub.add_parser("fault", help="inject faults into an org (a running server sees them at once)")
+    _common(fault)
+    fault.add_argument("name", help="org name or id")
+    fault.add_argument("--request-limit", type=int, metavar="N", help="daily API allocation (403 once used)")
+    fault.add_argument("--maintenance", type=float, metavar="SECONDS", help="503 on every call (0 ends)")
+    fault.add_argument("--expire-sessions", action="store_true", help="time out every session (401)")
+    fault.add_argument("--lock-rows", type=float, metavar="FRACTION", help="UNABLE_TO_LOCK_ROW share")
+    fault.add_argument("--seed", type=int, default=None, help="seed of the row-lock sequence")
+    fault.add_argument("--latency-ms", type=int, metavar="N", help="added latency per call")
+    fault.add_argument("--clear", action="store_true", help="every fault off (applied first)")
+    calls = sub.add_parser("calls", help="API calls of an org by endpoint")
+    _common(calls)
+    calls.add_argument("name", help="org name or id")
+    calls.add_argument("--reset", action="store_true", help="zero the counters (prints what they held)")
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any]) -> None:
@@ -182,6 +200,53 @@ def _run_as_user(state: Any, org: Any, username: str | None) -> str | None:
     return getattr(org, "admin_user_id", None)
 
 
+def cmd_fault(args: argparse.Namespace) -> int:
+    from sfemu.server import faults_api
+    from sfemu.server.runner import build_state
+
+    state = build_state(args.data_dir)
+    org = _org_by_name_or_id(state, args.name)
+    changes: dict[str, Any] = {"clear": args.clear, "expire_sessions": args.expire_sessions}
+    if args.request_limit is not None:
+        changes["request_limit"] = args.request_limit
+    optional = {
+        "maintenance_seconds": args.maintenance,
+        "lock_fraction": args.lock_rows,
+        "lock_seed": args.seed,
+        "latency_ms": args.latency_ms,
+    }
+    changes.update({k: v for k, v in optional.items() if v is not None})
+    try:
+        status = faults_api.apply_changes(state, org, changes)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    print(json.dumps(status, indent=2))
+    return 0
+
+
+def cmd_calls(args: argparse.Namespace) -> int:
+    from sfemu.server.runner import build_state
+
+    state = build_state(args.data_dir)
+    org = _org_by_name_or_id(state, args.name)
+    faults = state.instance.faults
+    counts = faults.reset_calls(org.org_id) if args.reset else faults.calls(org.org_id)
+    if args.json or not counts:
+        print(json.dumps(counts, indent=2))
+    else:
+        _emit(args, counts)
+    return 0
+
+
+def _org_by_name_or_id(state: Any, name: str) -> Any:
+    from sfemu.server.faults_api import find_org
+
+    try:
+        return find_org(state, name)
+    except KeyError:
+        raise SystemExit(f"no org named {name!r} in this data dir") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -192,4 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_seed(args)
     if args.command == "app":
         return cmd_app_create(args)
+    if args.command == "fault":
+        return cmd_fault(args)
+    if args.command == "calls":
+        return cmd_calls(args)
     return 2

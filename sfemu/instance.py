@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfemu import ids
+from sfemu.faults import Faults
+from sfemu.query_pages import ensure_index
 from sfemu.org import Org
 from sfemu.store import Store
 from sfemu.timeutil import Clock, format_datetime
@@ -75,6 +77,8 @@ class Instance:
         self.data_dir = None if data_dir is None else Path(data_dir)
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
+        self.faults = Faults(self.store, self.clock)
+        ensure_index(self.store)  # SystemModstamp windows ordered by (SystemModstamp, Id)
         self._lock = threading.RLock()
         self._orgs: dict[str, Org] = {}
         for org_id, name, data in self.store.list_orgs():

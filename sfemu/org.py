@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sfemu import ids
 from sfemu.errors import MultipleMatchesError, SalesforceError, not_found
+from sfemu.faults import faultable
 from sfemu.schema import custom, lifecycle, replication
 from sfemu.schema.customize import CustomizeMixin
 from sfemu.schema.describe import global_entry, object_describe
@@ -244,11 +245,13 @@ class Org(CustomizeMixin, UsersMixin):
 
     atomic = transaction
 
+    @faultable
     def create(self, sobject: str, values: dict, *, user_id: str, input_format: str = "json") -> str:
         obj = self.schema.require(sobject)
         with self.store.write():
             return Writer(self, input_format).insert(obj, values, user_id)
 
+    @faultable
     def update(
         self, sobject: str, record_id: str, values: dict, *, user_id: str, input_format: str = "json"
     ) -> None:
@@ -260,6 +263,7 @@ class Org(CustomizeMixin, UsersMixin):
         with self.store.write():
             Writer(self, input_format).update(obj, record_id, values, user_id)
 
+    @faultable
     def upsert(
         self,
         sobject: str,
@@ -297,6 +301,7 @@ class Org(CustomizeMixin, UsersMixin):
             body[spec.name] = ext_value
         return self.create(obj.name, body, user_id=user_id, input_format=input_format), True
 
+    @faultable
     def delete(self, record_id: str, *, user_id: str, sobject: str | None = None, hard: bool = False) -> None:
         """Soft delete into the recycle bin (cascade/restrict/clear lookups), or hard."""
         rid = self.normalize_id(record_id, self.schema.get(sobject) if sobject else None)
@@ -307,6 +312,7 @@ class Org(CustomizeMixin, UsersMixin):
         with self.store.write():
             lifecycle.delete(self, obj, rid, user_id, hard=hard)
 
+    @faultable
     def undelete(self, record_id: str, *, user_id: str) -> None:
         with self.store.write():
             lifecycle.undelete(self, record_id, user_id)
@@ -387,11 +393,9 @@ class Org(CustomizeMixin, UsersMixin):
         return base64.b64decode(row.get(spec.name) or "")
 
     def query(self, soql: str, *, include_deleted: bool = False, api_version: str = "62.0") -> QueryResult:
-        from sfemu.soql import execute
-        from sfemu.soql_source import OrgDataSource
+        from sfemu import query_pages  # SQL pushdown of simple predicates (SystemModstamp windows…)
 
-        source = OrgDataSource(self, api_version)
-        return execute(soql, source, include_deleted=include_deleted, api_version=api_version)
+        return query_pages.run(self, soql, include_deleted=include_deleted, api_version=api_version)
 
     def record_counts(self, sobjects: list[str] | None = None) -> dict[str, int]:
         """Live rows per object (``/limits/recordCount``); objects without rows omitted."""
@@ -426,12 +430,23 @@ class Org(CustomizeMixin, UsersMixin):
 
     @property
     def api_limit(self) -> int:
+        override = self._fault_request_limit()
+        if override is not None:
+            return override
         return self.options["api_daily_limit"] or daily_api_max(self.edition, self.is_sandbox)
 
+    def _fault_request_limit(self) -> int | None:
+        """A daily allocation set as a fault (sfemu.faults), always enforced."""
+        faults = getattr(self.instance, "faults", None)
+        return None if faults is None else faults.get(self.org_id).request_limit
+
     def check_api_limit(self) -> None:
-        """403 REQUEST_LIMIT_EXCEEDED once a Developer/trial/sandbox org used its allocation."""
+        """403 REQUEST_LIMIT_EXCEEDED once a Developer/trial/sandbox org used its allocation
+        (any org when the allocation is a fault)."""
         used, limit = self.api_usage()
-        hard = self.edition in HARD_LIMIT_EDITIONS or self.is_sandbox
+        hard = (
+            self.edition in HARD_LIMIT_EDITIONS or self.is_sandbox or self._fault_request_limit() is not None
+        )
         if hard and used >= limit:
             raise SalesforceError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403)
 

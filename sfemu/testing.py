@@ -36,6 +36,7 @@ __all__ = [
     "OrgHandle",
     "SfemuServer",
     "ShiftableClock",
+    "UserHandle",
     "sfemu_org",
     "sfemu_server",
     "start_server",
@@ -100,6 +101,50 @@ class OrgHandle:
     def expire_sessions(self) -> None:
         """Time out every session of the org (next call gets INVALID_SESSION_ID)."""
         self.server.state.auth.expire_org_sessions(self.org_id)
+
+    # --- faults and call counters (same controls as ``python -m sfemu fault`` / ``calls``) ---
+
+    def set_faults(self, **changes: Any) -> dict[str, Any]:
+        """Switch faults on: ``request_limit=N``, ``maintenance_seconds=S``, ``lock_fraction=F``
+        (``lock_seed=N``), ``latency_ms=N``, ``expire_sessions=True``, ``clear=True``.
+        Returns the org's fault status (faults, API usage, call counters)."""
+        from sfemu.server.faults_api import apply_changes
+
+        return apply_changes(self.server.state, self.org, changes)
+
+    def clear_faults(self) -> dict[str, Any]:
+        return self.set_faults(clear=True)
+
+    def fault_status(self) -> dict[str, Any]:
+        from sfemu.server.faults_api import status
+
+        return status(self.server.state, self.org)
+
+    def calls(self) -> dict[str, int]:
+        """API calls by endpoint since the last reset, e.g. ``{"query": 3, "collections": 2}``."""
+        return self.server.instance.faults.calls(self.org_id)
+
+    def reset_calls(self) -> dict[str, int]:
+        """Zero the call counters; returns what they held."""
+        return self.server.instance.faults.reset_calls(self.org_id)
+
+    def create_user(self, profile: str = "Standard User", last_name: str = "Tester") -> UserHandle:
+        """Another user of the org (``Standard User`` lacks Customize Application / Modify All
+        Data) with a ready access token."""
+        creds = self.org.add_user(last_name=last_name, first_name=profile.split()[0], profile=profile)
+        token = self.server.state.auth.issue_access_token(self.org_id, creds.user_id, scope="api web full")
+        return UserHandle(creds.user_id, creds.username, creds.password, creds.security_token, token)
+
+
+@dataclass(frozen=True)
+class UserHandle:
+    """A user created by :meth:`OrgHandle.create_user`."""
+
+    user_id: str
+    username: str
+    password: str = field(repr=False)
+    security_token: str = field(repr=False)
+    access_token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -193,6 +238,11 @@ class SfemuServer:
             require_secret=require_secret,
         )
         return AppHandle.of(app)
+
+    @property
+    def control_token(self) -> str:
+        """Token of the local control endpoint (``X-Sfemu-Control-Token``)."""
+        return self.state.control_token
 
     def expire_token(self, access_token: str) -> None:
         """Time out one session (its next call gets INVALID_SESSION_ID)."""

@@ -10,11 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sfemu.server import control
 from sfemu.server.authorize import authorize_endpoint
 from sfemu.server.http import error_entry, json_response, not_found
 from sfemu.server.identity import identity_endpoint, userinfo_endpoint
 from sfemu.server.oauth import revoke_endpoint, token_endpoint
 from sfemu.server.rest_endpoint import rest_endpoint, versions_endpoint
+from sfemu.server.routes_bulk import bulk_endpoint
 from sfemu.server.soap_login import soap_endpoint
 from sfemu.server.state import ServerState
 
@@ -41,6 +43,7 @@ def create_app(state: ServerState) -> Starlette:
     """The ASGI app serving every org of ``state.instance``."""
     routes = [
         *_both("/services/data", versions_endpoint, ["GET", "HEAD"]),
+        Route("/services/data/{version}/jobs/{rest:path}", bulk_endpoint, methods=ALL_METHODS),
         Route("/services/data/{rest:path}", rest_endpoint, methods=ALL_METHODS),
         *_both("/services/oauth2/token", token_endpoint, ["POST"]),
         *_both("/services/oauth2/authorize", authorize_endpoint, ["GET", "POST"]),
@@ -49,6 +52,7 @@ def create_app(state: ServerState) -> Starlette:
         *_both("/id/{org_id}/{user_id}", identity_endpoint, ["GET", "POST"]),
         Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
         Route("/services/Soap/u/{version}/{org_id}", soap_endpoint, methods=["POST"]),
+        *control.ROUTES,
     ]
     app = Starlette(
         routes=routes,

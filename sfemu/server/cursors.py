@@ -1,6 +1,7 @@
 """Server-side query cursors behind ``nextRecordsUrl`` (``/query/01g…-2000``).
 
-A query's full result is materialised once; later pages are slices of it, addressed by the
+A cursor keeps a query's :class:`~sfemu.query_pages.PagedResult` (the ordered ids of the matches
+when SQL could run the whole query, else its materialised records); pages are read from it by the
 locator's offset as Salesforce does (``01gXXXXXXXXXXXXXXX-4000``). Cursors live two days, and the
 oldest are dropped when too many are open.
 """
@@ -14,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from sfemu.ids import BASE62, checksum
+from sfemu.query_pages import PagedResult
 
 CURSOR_SECONDS = 2 * 24 * 3600
 MAX_CURSORS = 1000
@@ -28,7 +30,7 @@ def new_locator_id() -> str:
 @dataclass
 class Cursor:
     org_id: str
-    records: list[dict]
+    result: PagedResult  # ordered ids (exact SQL) or the materialised records
     total_size: int
     batch_size: int
     include_deleted: bool

@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sfemu.errors import SalesforceError
+from sfemu.faults import endpoint_kind
+from sfemu.server import faults_api
 from sfemu.server.dispatch import dispatch
 from sfemu.server.http import (
     ApiRequest,
@@ -88,6 +90,9 @@ def serve_rest(state: ServerState, version_segment: str, req: ApiRequest, base: 
     session, org = found
     if session.password_expired:
         return unauthorized(EXPIRED_PASSWORD)
+    unavailable = faults_api.gate(org, endpoint_kind(req.segments))
+    if unavailable is not None:
+        return to_starlette(error_response(unavailable), faults_api.retry_after(unavailable))
     try:
         org.check_api_limit()
         org.count_api_call("rest")

@@ -12,6 +12,7 @@ from sfemu.server import (
     routes_replication,
     routes_resources,
     routes_rows,
+    routes_tooling,
 )
 from sfemu.server.dispatch import RestRoute, route, route_kind
 
@@ -58,6 +59,7 @@ ROUTES: list[RestRoute] = [
         post=coll.retrieve_many,
     ),
     route("composite/sobjects/{sobject}/{field}", "collections", patch=coll.upsert_many),
+    *routes_tooling.ROUTES,
 ]
 
 route_kind_of = route_kind

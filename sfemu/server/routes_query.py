@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+from sfemu import query_pages
 from sfemu.errors import SalesforceError
 from sfemu.server.cursors import Cursor
 from sfemu.server.http import ApiRequest, ApiResponse
@@ -38,16 +39,16 @@ def _start(ctx: Ctx, req: ApiRequest, *, include_deleted: bool) -> ApiResponse:
     soql = req.query.get("q")
     if soql is None or not soql.strip():
         raise SalesforceError("MALFORMED_QUERY", "A query string has to be specified", status=400)
-    result = ctx.org.query(soql, include_deleted=include_deleted, api_version=ctx.api_version)
+    result = query_pages.start(ctx.org, soql, include_deleted=include_deleted, api_version=ctx.api_version)
     if result.is_count:
         return ApiResponse(200, _page(result.total_size, True, None, []))
     size = batch_size(req) or DEFAULT_BATCH
-    records = result.records
-    if len(records) <= size:
+    records = result.page(ctx.org, 0, size)
+    if result.rows <= size:
         return ApiResponse(200, _page(result.total_size, True, None, records))
     cursor = Cursor(
         org_id=ctx.org.org_id,
-        records=records,
+        result=result,
         total_size=result.total_size,
         batch_size=size,
         include_deleted=include_deleted,
@@ -56,7 +57,7 @@ def _start(ctx: Ctx, req: ApiRequest, *, include_deleted: bool) -> ApiResponse:
     )
     locator = ctx.state.cursors.open(cursor)
     next_url = ctx.data_path(f"query/{locator}-{size}")
-    return ApiResponse(200, _page(result.total_size, False, next_url, records[:size]))
+    return ApiResponse(200, _page(result.total_size, False, next_url, records))
 
 
 def more(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
@@ -67,9 +68,9 @@ def more(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
         raise SalesforceError("INVALID_QUERY_LOCATOR", "invalid query locator", status=400)
     offset = int(match.group(2))
     size = batch_size(req) or cursor.batch_size
-    page = cursor.records[offset : offset + size]
-    end = offset + len(page)
-    if end >= len(cursor.records):
+    page = cursor.result.page(ctx.org, offset, offset + size)
+    end = min(offset + size, cursor.result.rows)
+    if end >= cursor.result.rows:
         return ApiResponse(200, _page(cursor.total_size, True, None, page))
     next_url = ctx.data_path(f"query/{match.group(1)}-{end}")
     return ApiResponse(200, _page(cursor.total_size, False, next_url, page))

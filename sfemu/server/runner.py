@@ -14,6 +14,7 @@ import uvicorn
 
 from sfemu.instance import Instance
 from sfemu.server.app import create_app
+from sfemu.server.control import write_token
 from sfemu.server.auth_store import DEFAULT_SESSION_SECONDS, AuthStore
 from sfemu.server.state import ServerConfig, ServerState
 from sfemu.timeutil import Clock
@@ -82,6 +83,7 @@ def _uvicorn_config(state: ServerState, tls: TlsFiles, host: str, port: int) -> 
 
 def serve(state: ServerState, host: str, port: int, tls: TlsFiles) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM)."""
+    write_token(state)
     _Server(_uvicorn_config(state, tls, host, port)).run()
 
 
@@ -112,6 +114,7 @@ def start_in_thread(
 ) -> RunningServer:
     """Start serving on ``host:port`` (0 = a free port) and return once it accepts requests."""
     tls = tls or ensure_tls(tls_dir_for(state.config.data_dir), (host,))
+    write_token(state)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

@@ -1,4 +1,5 @@
-"""SOAP partner ``login()`` at ``/services/Soap/u/XX.X`` (envelope as recorded from a real org)."""
+"""SOAP partner ``login()`` at ``/services/Soap/u/XX.X`` (envelope as recorded from a real org);
+other calls are served by :mod:`sfemu.server.soap_calls`."""
 
 from __future__ import annotations
 
@@ -84,11 +85,9 @@ async def soap_endpoint(request: Request) -> Response:
     except ElementTree.ParseError:
         return client_fault("Unable to parse the SOAP envelope")
     if credentials is None:
-        return soap_fault(
-            "UNSUPPORTED_API_CALL",
-            "sfemu serves only login() on the partner SOAP endpoint",
-            fault_type="UnexpectedErrorFault",
-        )
+        from sfemu.server.soap_calls import handle  # undelete, getServerTimestamp (imports this module)
+
+        return await handle(state, ElementTree.fromstring(body))
     base = base_url(request)
     return await run_in_threadpool(_login, state, credentials, version, base)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ class ServerState:
     auth: AuthStore
     config: ServerConfig = field(default_factory=ServerConfig)
     cursors: CursorStore = field(default_factory=CursorStore)
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # /_sfemu/ API
 
 
 @dataclass
