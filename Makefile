@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bootstrap setup-db clean js-deps
+.PHONY: run test lint format bootstrap setup-db clean js-deps bench
 
 run: setup-db
 	$(BIN)/python manage.py runconsole
@@ -14,6 +14,10 @@ JS_DIR := tests/sfemu/js
 
 test: bootstrap js-deps
 	$(BIN)/python -m orgsync.testrun
+
+# Speed and memory figures of sfemu (bench/*.py, one after the other); prints, asserts nothing.
+bench: bootstrap
+	$(BIN)/python bench/run_all.py
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -30,9 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {script.name}", flush=True)
         started = time.monotonic()
         code = subprocess.call([sys.executable, str(script)], cwd=HERE.parent)
-        print(
-            f"-- {script.name}: {'ok' if code == 0 else f'exit {code}'} in {time.monotonic() - started:.1f} s\n"
-        )
+        outcome = "ok" if code == 0 else f"exit {code}"
+        print(f"-- {script.name}: {outcome} in {time.monotonic() - started:.1f} s\n")
         if code != 0:
             failed.append(script.name)
     if failed:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sfemu import ids
 from sfemu.faults import Faults
-from sfemu.query_pages import ensure_index
 from sfemu.org import Org
+from sfemu.query_pages import ensure_index
 from sfemu.store import Store
 from sfemu.timeutil import Clock, format_datetime
 

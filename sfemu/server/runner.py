@@ -14,8 +14,8 @@ import uvicorn
 
 from sfemu.instance import Instance
 from sfemu.server.app import create_app
-from sfemu.server.control import write_token
 from sfemu.server.auth_store import DEFAULT_SESSION_SECONDS, AuthStore
+from sfemu.server.control import write_token
 from sfemu.server.state import ServerConfig, ServerState
 from sfemu.timeutil import Clock
 from sfemu.tls import TlsFiles, ensure_tls

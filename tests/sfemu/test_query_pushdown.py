@@ -44,7 +44,8 @@ def _lit(stamp: str) -> str:
 WINDOW = "SystemModstamp >= {a} AND SystemModstamp < {b}"
 QUERIES = [
     "SELECT Id, Name FROM Account WHERE " + WINDOW + " ORDER BY SystemModstamp, Id",
-    "SELECT Id FROM Account WHERE SystemModstamp > {a} ORDER BY SystemModstamp DESC, Id DESC LIMIT 17 OFFSET 3"[:200],
+    "SELECT Id FROM Account WHERE SystemModstamp > {a} "
+    "ORDER BY SystemModstamp DESC, Id DESC LIMIT 17 OFFSET 3",
     "SELECT Id, Name FROM Account WHERE SystemModstamp > {a} AND Industry = 'Retail' ORDER BY SystemModstamp",
     "SELECT Id FROM Account WHERE CreatedDate <= {b} AND LastModifiedDate > {a}",
     "SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true AND SystemModstamp > {a} ORDER BY Id",
