@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
+from xml.sax.saxutils import escape
 
 import requests
 from django.utils import timezone
@@ -31,10 +32,12 @@ from connections.client_errors import (
 )
 from connections.http import build_session
 from connections.models import Org
+from connections.soap import parse_undelete_response
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 COLLECTION_SIZE = 200
+MAX_COMPOSITE_COLLECTIONS = 5
 USAGE_SAVE_INTERVAL_SECONDS = 10.0
 
 _calls_lock = threading.Lock()
@@ -53,6 +56,18 @@ def reset_api_calls(org: Org | None = None) -> None:
             _calls_by_org.clear()
         else:
             _calls_by_org.pop(str(org.pk), None)
+
+
+@dataclass(frozen=True)
+class CollectionWrite:
+    """One collection call inside a composite request."""
+
+    method: str  # POST create, PATCH update/upsert, DELETE delete
+    path: str  # e.g. "composite/sobjects" or "composite/sobjects/Account/OrgSync_Source_Id__c"
+    records: list[dict]
+
+    def body(self) -> dict | None:
+        return {"allOrNone": False, "records": self.records} if self.method != "DELETE" else None
 
 
 @dataclass(frozen=True)
@@ -147,6 +162,58 @@ class SalesforceClient:
         body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
         answer = self._call("composite", lambda sf: sf.restful("composite", method="POST", json=body))
         return answer["compositeResponse"]
+
+    def composite_collections(self, writes: list[CollectionWrite]) -> list[list[RecordResult]]:
+        """Up to 5 collection writes (≤200 records each) in one composite call: one API call
+        writes up to 1,000 records. Results come back per write, in input order."""
+        if not 1 <= len(writes) <= MAX_COMPOSITE_COLLECTIONS:
+            raise ValueError(f"a composite call takes 1 to {MAX_COMPOSITE_COLLECTIONS} collection writes")
+        base = f"/services/data/v{self.org.api_version}/"
+        subrequests = [
+            {"method": w.method, "url": base + w.path, "referenceId": f"w{i}", "body": w.body()}
+            for i, w in enumerate(writes)
+        ]
+        answers = self.composite(subrequests)
+        return [self._collection_answer(answer) for answer in answers]
+
+    @staticmethod
+    def _collection_answer(answer: dict) -> list[RecordResult]:
+        body = answer.get("body")
+        if answer.get("httpStatusCode", 500) >= 400 or not isinstance(body, list):
+            first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+            raise error_for(
+                status=answer.get("httpStatusCode"),
+                error_code=first.get("errorCode", ""),
+                message=first.get("message", "composite subrequest failed"),
+            )
+        return [RecordResult.from_json(item) for item in body]
+
+    def undelete(self, ids: list[str]) -> list[RecordResult]:
+        """Restore records (and their cascade-deleted children) from the recycle bin (SOAP)."""
+        self._check_size(ids)
+        return self._call("soap", lambda sf: self._soap_undelete(sf, ids))
+
+    def _soap_undelete(self, sf: Salesforce, ids: list[str]) -> list[RecordResult]:
+        body = "".join(f"<urn:ids>{escape(i)}</urn:ids>" for i in ids)
+        envelope = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:urn="urn:partner.soap.sforce.com">'
+            f"<soapenv:Header><urn:SessionHeader><urn:sessionId>{escape(sf.session_id)}</urn:sessionId>"
+            f"</urn:SessionHeader></soapenv:Header><soapenv:Body><urn:undelete>{body}</urn:undelete>"
+            "</soapenv:Body></soapenv:Envelope>"
+        )
+        url = f"{self.org.instance_url}/services/Soap/u/{self.org.api_version}"
+        response = self._session.post(
+            url,
+            data=envelope.encode(),
+            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "undelete"},
+        )
+        try:
+            return parse_undelete_response(response)
+        except AuthenticationError:
+            # Same path as REST: one token refresh, then the call again (see _call).
+            raise SalesforceExpiredSession(url, response.status_code, "undelete", []) from None
 
     # --- tooling -------------------------------------------------------------------------
     def tooling_query(self, soql: str) -> list[dict]:

@@ -1,0 +1,323 @@
+"""Apply: write claimed queue items into the target org and record each record's outcome.
+
+Parents before children (plan order). Inserts are upserts on OrgSync_Source_Id__c, so a replayed
+batch never duplicates; updates of linked records go by Id; up to five 200-record collection
+writes travel in one composite call. Writes that would change nothing (the echo of a change we
+made) are skipped by comparing keyed hashes.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from connections import services as connection_services
+from connections.client import COLLECTION_SIZE, MAX_COMPOSITE_COLLECTIONS, CollectionWrite
+from connections.client_errors import RETRYABLE_CODES, RecordResult, RetryableError, SalesforceApiError
+from connections.models import Connection
+from replication.engine import queue
+from replication.engine.context import EngineContext
+from replication.engine.links import LinkIndex
+from replication.engine.payloads import Payload, build_payload, referenced_ids
+from replication.engine.plans import ObjectPlan
+from replication.engine.runs import RunCounter
+from replication.models import EXTERNAL_ID_FIELD, QueueAction, RecordLink, RecordQueueItem
+from synclog.services import log_attempt_failed, log_resolved
+
+logger = logging.getLogger(__name__)
+PARENT_WAIT = timedelta(seconds=5)
+READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit
+TARGET_GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
+SUSPENDING_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNREACHABLE"}
+
+
+class ConnectionUnavailable(Exception):
+    """An org refused or could not be reached; the connection was suspended automatically."""
+
+
+@dataclass
+class Entry:
+    item: RecordQueueItem
+    payload: Payload | None = None
+    link: RecordLink | None = None
+    target_id: str = ""
+
+
+@dataclass
+class Ops:
+    upserts: list[Entry] = field(default_factory=list)
+    updates: list[Entry] = field(default_factory=list)
+    deletes: list[Entry] = field(default_factory=list)
+    undeletes: list[Entry] = field(default_factory=list)
+
+
+class Applier:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        connection: Connection,
+        direction: str,
+        plans: list[ObjectPlan],
+        counter: RunCounter,
+        fresh: dict[str, dict] | None = None,
+    ) -> None:
+        self.ctx, self.connection, self.direction = ctx, connection, direction
+        self.plans, self.counter, self.fresh = plans, counter, fresh or {}
+
+    def run(self, *, limit: int = 1000) -> int:
+        """Apply up to `limit` ready items; return how many were taken."""
+        items = queue.claim(self.connection, self.direction, self.ctx.worker, limit=limit)
+        by_object: dict[str, list[RecordQueueItem]] = defaultdict(list)
+        for item in items:
+            by_object[item.source_object].append(item)
+        planned = {p.source_object for p in self.plans}
+        for orphan in [i for name, its in by_object.items() if name not in planned for i in its]:
+            queue.drop(orphan)  # no longer published or subscribed
+        for plan in self.plans:
+            if by_object.get(plan.source_object):
+                self._apply_object(plan, by_object[plan.source_object])
+        return len(items)
+
+    # --- reading ---------------------------------------------------------------------------
+    def _records(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> dict[str, dict]:
+        records = {i.source_id: self.fresh[i.source_id] for i in batch if i.source_id in self.fresh}
+        missing = [i.source_id for i in batch if i.source_id not in records]
+        org = plan.publication.source_org
+        base = f"/services/data/v{org.api_version}/queryAll/?q="
+        chunks = [missing[s : s + READ_CHUNK] for s in range(0, len(missing), READ_CHUNK)]
+        for start in range(0, len(chunks), 5):
+            subrequests = [
+                {"method": "GET", "referenceId": f"r{n}", "url": base + _by_ids_soql(plan, chunk)}
+                for n, chunk in enumerate(chunks[start : start + 5])
+            ]
+            for answer in self.ctx.client(org).composite(subrequests):
+                if answer["httpStatusCode"] < 400:
+                    records.update({r["Id"]: r for r in answer["body"]["records"]})
+        return records
+
+    # --- planning --------------------------------------------------------------------------
+    def _apply_object(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> None:
+        records = self._records(plan, batch)
+        links = LinkIndex(self.connection, self.direction)
+        links.load([*(i.source_id for i in batch), *referenced_ids(plan, list(records.values()))])
+        ops = Ops()
+        for item in batch:
+            self._plan_item(plan, item, records.get(item.source_id), links, ops)
+        self._execute(plan, ops, links)
+
+    def _plan_item(
+        self, plan: ObjectPlan, item: RecordQueueItem, record: dict | None, links: LinkIndex, ops: Ops
+    ) -> None:
+        link = links.get(item.source_id)
+        if record is None or record.get("IsDeleted"):
+            if link and not link.is_deleted:
+                ops.deletes.append(Entry(item, link=link, target_id=links.target_id(link)))
+            else:
+                self._finish(item)
+            return
+        payload = build_payload(plan, record, links)
+        if payload.missing_parents:
+            self._wait_for_parents(plan, item, payload)
+        elif link is None:
+            ops.upserts.append(Entry(item, payload))
+        elif link.is_deleted:
+            ops.undeletes.append(Entry(item, payload, link, links.target_id(link)))
+        elif links.target_hash(link) == payload.digest:
+            self.counter.skipped += 1
+            self._finish(item)
+        else:
+            ops.updates.append(Entry(item, payload, link, links.target_id(link)))
+
+    def _wait_for_parents(self, plan: ObjectPlan, item: RecordQueueItem, payload: Payload) -> None:
+        """A child whose parent is not linked waits; a published parent is forwarded first."""
+        published = {p.source_object for p in self.plans}
+        for parent_object, parent_id in payload.missing_parents:
+            if parent_object in published:
+                queue.enqueue(
+                    self.connection, self.direction, parent_object, {parent_id: QueueAction.GENERIC_INSERT}
+                )
+        queue.release([item], delay=PARENT_WAIT)
+
+    # --- writing ---------------------------------------------------------------------------
+    def _execute(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
+        if ops.undeletes:
+            self._undelete(plan, ops, links)
+        target = plan.target_object
+        jobs: list[tuple[CollectionWrite, list[Entry], str]] = []
+        for chunk in _chunks(ops.upserts):
+            records = [
+                {"attributes": {"type": target}, EXTERNAL_ID_FIELD: e.item.source_id, **e.payload.values}
+                for e in chunk
+            ]
+            jobs.append(
+                (
+                    CollectionWrite("PATCH", f"composite/sobjects/{target}/{EXTERNAL_ID_FIELD}", records),
+                    chunk,
+                    "upsert",
+                )
+            )
+        for chunk in _chunks(ops.updates):
+            records = [{"attributes": {"type": target}, "Id": e.target_id, **e.payload.values} for e in chunk]
+            jobs.append((CollectionWrite("PATCH", "composite/sobjects", records), chunk, "update"))
+        for chunk in _chunks(ops.deletes):
+            ids = ",".join(e.target_id for e in chunk)
+            jobs.append(
+                (
+                    CollectionWrite("DELETE", f"composite/sobjects?ids={ids}&allOrNone=false", []),
+                    chunk,
+                    "delete",
+                )
+            )
+        for start in range(0, len(jobs), MAX_COMPOSITE_COLLECTIONS):
+            self._send(plan, jobs[start : start + MAX_COMPOSITE_COLLECTIONS], links)
+
+    def _send(self, plan: ObjectPlan, jobs: list, links: LinkIndex) -> None:
+        client = self.ctx.client(plan.publication.target_org)
+        try:
+            answers = client.composite_collections([write for write, _, _ in jobs])
+        except SalesforceApiError as exc:
+            for _, entries, _ in jobs:
+                for entry in entries:
+                    self._failed(
+                        plan,
+                        entry,
+                        exc.error_code or "ERROR",
+                        exc.message,
+                        exc.fields,
+                        retryable=isinstance(exc, RetryableError),
+                    )
+            self._suspend_if_unavailable(exc)
+            return
+        for (_, entries, kind), results in zip(jobs, answers, strict=True):
+            for entry, result in zip(entries, results, strict=True):
+                self._outcome(plan, kind, entry, result, links)
+
+    def _undelete(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
+        client = self.ctx.client(plan.publication.target_org)
+        for chunk in _chunks(ops.undeletes):
+            try:
+                results = client.undelete([e.target_id for e in chunk])
+            except SalesforceApiError as exc:
+                for entry in chunk:
+                    self._failed(
+                        plan,
+                        entry,
+                        exc.error_code or "ERROR",
+                        exc.message,
+                        exc.fields,
+                        retryable=isinstance(exc, RetryableError),
+                    )
+                self._suspend_if_unavailable(exc)
+                continue
+            for entry, result in zip(chunk, results, strict=True):
+                if result.success:
+                    RecordLink.objects.filter(pk=entry.link.pk).update(is_deleted=False)
+                    entry.link.is_deleted = False
+                    ops.updates.append(entry)
+                else:
+                    self._record_error(plan, entry, result)
+
+    # --- outcomes --------------------------------------------------------------------------
+    def _outcome(
+        self, plan: ObjectPlan, kind: str, entry: Entry, result: RecordResult, links: LinkIndex
+    ) -> None:
+        if result.success or (kind == "delete" and _codes(result) & {"ENTITY_IS_DELETED"}):
+            if kind == "delete":
+                RecordLink.objects.filter(pk=entry.link.pk).update(is_deleted=True)
+            else:
+                links.save_link(
+                    source_object=plan.source_object,
+                    source_id=entry.item.source_id,
+                    target_object=plan.target_object,
+                    target_id=result.id or entry.target_id,
+                    target_hash=entry.payload.digest,
+                )
+            self.counter.succeeded += 1
+            log_resolved(
+                connection=self.connection, direction=self.direction, source_ids=[entry.item.source_id]
+            )
+            self._finish(entry.item)
+        elif kind == "update" and _codes(result) & TARGET_GONE:
+            # Deleted by hand in the target: forget the link, re-create from the source now.
+            RecordLink.objects.filter(pk=entry.link.pk).delete()
+            links.by_source.pop(entry.item.source_id, None)
+            RecordQueueItem.objects.filter(pk=entry.item.pk).update(action=QueueAction.GENERIC_INSERT)
+            queue.release([entry.item])
+        else:
+            self._record_error(plan, entry, result)
+
+    def _record_error(self, plan: ObjectPlan, entry: Entry, result: RecordResult) -> None:
+        error = result.errors[0] if result.errors else None
+        code = error.status_code if error else "UNKNOWN_ERROR"
+        self._failed(
+            plan,
+            entry,
+            code,
+            error.message if error else "no error detail",
+            error.fields if error else (),
+            retryable=code in RETRYABLE_CODES,
+        )
+
+    def _failed(
+        self,
+        plan: ObjectPlan,
+        entry: Entry,
+        code: str,
+        message: str,
+        fields: tuple[str, ...],
+        *,
+        retryable: bool,
+    ) -> None:
+        item = entry.item
+        final = not retryable or item.attempts >= self.connection.max_retry_attempts
+        log_attempt_failed(
+            connection=self.connection,
+            direction=self.direction,
+            source_object=plan.source_object,
+            source_id=item.source_id,
+            action=item.action,
+            target_id=entry.target_id,
+            code=code,
+            message=message,
+            fields=tuple(fields),
+            attempt=item.attempts + 1,
+            final=final,
+            run=self.counter.run,
+        )
+        if final:
+            self.counter.failed += 1
+            queue.drop(item)
+        else:
+            queue.schedule_retry(item, code=code, message=message)
+
+    def _finish(self, item: RecordQueueItem) -> None:
+        queue.complete(item)
+
+    def _suspend_if_unavailable(self, exc: SalesforceApiError) -> None:
+        if exc.error_code in SUSPENDING_CODES or exc.status == 503:
+            self.connection.refresh_from_db()
+            if self.connection.status == Connection.Status.ACTIVE:
+                connection_services.connection_suspend(
+                    connection=self.connection,
+                    actor=None,
+                    automatic=True,
+                    reason=f"{exc.error_code or exc.status}",
+                )
+            raise ConnectionUnavailable(str(exc)) from exc
+
+
+def _codes(result: RecordResult) -> set[str]:
+    return {e.status_code for e in result.errors}
+
+
+def _chunks(entries: list[Entry]) -> list[list[Entry]]:
+    return [entries[s : s + COLLECTION_SIZE] for s in range(0, len(entries), COLLECTION_SIZE)]
+
+
+def _by_ids_soql(plan: ObjectPlan, ids: list[str]) -> str:
+    from urllib.parse import quote_plus
+
+    quoted = ",".join(f"'{i}'" for i in ids)
+    return quote_plus(
+        f"SELECT {', '.join(plan.capture_fields())} FROM {plan.source_object} WHERE Id IN ({quoted})"
+    )

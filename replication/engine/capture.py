@@ -1,0 +1,139 @@
+"""Capture: read what changed in the source org since the cursor and queue it.
+
+One composite call carries up to five objects' queries (`queryAll`, so deletions come along with
+IsDeleted); further pages cost one call each. The records stay in memory for this cycle's apply;
+only the queue items (ids and actions) are stored.
+"""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote_plus
+
+from django.utils.dateparse import parse_datetime
+
+from replication.engine import queue
+from replication.engine.context import EngineContext
+from replication.engine.hashing import state_hash
+from replication.engine.links import LinkIndex
+from replication.engine.plans import ObjectPlan
+from replication.engine.runs import RunCounter
+from replication.filters import matches
+from replication.models import ChangeCursor, QueueAction, RecordLink
+
+OVERLAP = timedelta(seconds=5)
+INITIAL_LOOKBACK = timedelta(minutes=5)
+QUERIES_PER_COMPOSITE = 5
+
+
+def soql_datetime(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Capturer:
+    def __init__(
+        self, ctx: EngineContext, connection, direction: str, plans: list[ObjectPlan], counter: RunCounter
+    ):
+        self.ctx, self.connection, self.direction = ctx, connection, direction
+        self.plans, self.counter = plans, counter
+        self.fresh: dict[str, dict] = {}
+
+    def run(self) -> dict[str, dict]:
+        """Queue every change; return this cycle's records by source id."""
+        for start in range(0, len(self.plans), QUERIES_PER_COMPOSITE):
+            self._capture_group(self.plans[start : start + QUERIES_PER_COMPOSITE])
+        return self.fresh
+
+    def _capture_group(self, plans: list[ObjectPlan]) -> None:
+        org = plans[0].publication.source_org
+        client = self.ctx.client(org)
+        cursors = [self._cursor(plan) for plan in plans]
+        base = f"/services/data/v{org.api_version}/queryAll/?q="
+        subrequests = [
+            {"method": "GET", "url": base + self._soql(plan, cursor), "referenceId": f"q{i}"}
+            for i, (plan, cursor) in enumerate(zip(plans, cursors, strict=True))
+        ]
+        answers = client.composite(subrequests)
+        for plan, cursor, answer in zip(plans, cursors, answers, strict=True):
+            if answer["httpStatusCode"] >= 400:
+                raise_capture_error(plan, answer)
+            records = list(answer["body"]["records"])
+            next_url = answer["body"].get("nextRecordsUrl")
+            while next_url:
+                page = client.query_more(next_url)
+                records.extend(page.records)
+                next_url = page.next_records_url
+            self._process(plan, cursor, records)
+
+    def _cursor(self, plan: ObjectPlan) -> ChangeCursor:
+        cursor, _ = ChangeCursor.objects.get_or_create(
+            connection=self.connection,
+            direction=self.direction,
+            source_object=plan.source_object,
+            defaults={"modstamp": plan.publication.subscription.created_at - INITIAL_LOOKBACK},
+        )
+        return cursor
+
+    @staticmethod
+    def _soql(plan: ObjectPlan, cursor: ChangeCursor) -> str:
+        since = soql_datetime(cursor.modstamp - OVERLAP)
+        fields = ", ".join(plan.capture_fields())
+        where = f"WHERE SystemModstamp > {since} ORDER BY SystemModstamp, Id"
+        return quote_plus(f"SELECT {fields} FROM {plan.source_object} {where}")
+
+    def _process(self, plan: ObjectPlan, cursor: ChangeCursor, records: list[dict]) -> None:
+        links = LinkIndex(self.connection, self.direction).load(r["Id"] for r in records)
+        changes: dict[str, str] = {}
+        for record in records:
+            action = self._action(plan, record, links.get(record["Id"]))
+            if action:
+                changes[record["Id"]] = action
+                self.fresh[record["Id"]] = record
+        self._remember_source_state(plan, records, links)
+        queue.enqueue(self.connection, self.direction, plan.source_object, changes)
+        self.counter.processed += len(records)
+        if records:
+            newest = max(parse_datetime(r["SystemModstamp"].replace("+0000", "+00:00")) for r in records)
+            if newest > cursor.modstamp:
+                ChangeCursor.objects.filter(pk=cursor.pk).update(modstamp=newest)
+
+    def _action(self, plan: ObjectPlan, record: dict, link: RecordLink | None) -> str | None:
+        publication = plan.publication
+        if record.get("IsDeleted"):
+            if link and not link.is_deleted and publication.sync_deleted:
+                return QueueAction.REPLICATION_DELETE
+            return None
+        if plan.conditions and not matches(
+            plan.conditions, record, self.ctx.describe(publication.source_org, plan.source_object)
+        ):
+            self.counter.filtered_out += 1
+            return None
+        if link is None:
+            return QueueAction.GENERIC_INSERT if publication.sync_created else None
+        if link.is_deleted:
+            return QueueAction.REPLICATION_UNDELETE if publication.sync_deleted else None
+        return QueueAction.GENERIC_UPDATE if publication.sync_updated else None
+
+    def _remember_source_state(self, plan: ObjectPlan, records: list[dict], links: LinkIndex) -> None:
+        """Two-way: what this side now holds in the fields the other direction writes here, so
+        that direction recognises the echo of this change and does not send it back."""
+        if not plan.reverse_fields:
+            return
+        field_name = links.source_hash_field()
+        for record in records:
+            link = links.get(record["Id"])
+            if link is None or record.get("IsDeleted"):
+                continue
+            digest = state_hash({name: record.get(name) for name in plan.reverse_fields})
+            if getattr(link, field_name) != digest:
+                RecordLink.objects.filter(pk=link.pk).update(**{field_name: digest})
+
+
+def raise_capture_error(plan: ObjectPlan, answer: dict) -> None:
+    from connections.client_errors import error_for
+
+    body = answer.get("body")
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    raise error_for(
+        status=answer["httpStatusCode"],
+        error_code=first.get("errorCode", ""),
+        message=f"capture of {plan.source_object}: {first.get('message', 'query failed')}",
+    )

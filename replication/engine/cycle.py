@@ -1,0 +1,98 @@
+"""One sync cycle of a connection: capture each direction, then apply what is queued."""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+
+from connections import services as connection_services
+from connections.client_errors import SalesforceApiError
+from connections.models import Connection
+from replication.engine.apply import Applier, ConnectionUnavailable
+from replication.engine.capture import Capturer
+from replication.engine.context import EngineContext
+from replication.engine.plans import build_plans
+from replication.engine.runs import recorded_run
+from replication.models import Direction
+from synclog.models import SyncRun
+
+logger = logging.getLogger(__name__)
+MAX_APPLY_ROUNDS = 20
+CAPTURING = {Connection.Status.ACTIVE, Connection.Status.SUSPENDED}
+
+
+@dataclass
+class CycleReport:
+    captured: dict[str, int] = field(default_factory=dict)
+    applied: dict[str, int] = field(default_factory=dict)
+    api_calls: int = 0
+    resumed: bool = False
+    suspended: bool = False
+
+
+def default_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def directions(connection: Connection) -> list[str]:
+    if connection.direction == Connection.Direction.TWO_WAY:
+        return [Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY]
+    return [Direction.PRIMARY_TO_SECONDARY]
+
+
+def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> CycleReport:
+    """Capture changes in every direction and, unless the connection is suspended, apply the
+    queue. Safe to run twice at once or after a crash: the queue is the ledger."""
+    ctx = ctx or EngineContext(worker=default_worker())
+    report = CycleReport()
+    connection.refresh_from_db()
+    if connection.status not in CAPTURING:
+        return report
+    if connection.suspension == Connection.Suspension.AUTOMATIC:
+        report.resumed = _resume_if_orgs_answer(connection, ctx)
+    start_calls = ctx.api_calls()
+    for direction in directions(connection):
+        plans = build_plans(connection, direction, ctx.describe)
+        if not plans:
+            continue
+        with recorded_run(connection, SyncRun.Kind.CAPTURE, direction) as counter:
+            before = ctx.api_calls()
+            fresh = Capturer(ctx, connection, direction, plans, counter).run()
+            counter.api_calls = ctx.api_calls() - before
+        report.captured[direction] = counter.processed
+        if connection.status == Connection.Status.ACTIVE:
+            report.applied[direction] = _apply(ctx, connection, direction, plans, fresh)
+            connection.refresh_from_db()
+            report.suspended = connection.status == Connection.Status.SUSPENDED
+    report.api_calls = ctx.api_calls() - start_calls
+    return report
+
+
+def _apply(ctx: EngineContext, connection: Connection, direction: str, plans, fresh: dict) -> int:
+    taken = 0
+    try:
+        with recorded_run(connection, SyncRun.Kind.APPLY, direction) as counter:
+            before = ctx.api_calls()
+            try:
+                for _ in range(MAX_APPLY_ROUNDS):
+                    round_taken = Applier(ctx, connection, direction, plans, counter, fresh).run()
+                    taken += round_taken
+                    if not round_taken:
+                        break
+            finally:
+                counter.api_calls = ctx.api_calls() - before
+    except ConnectionUnavailable as exc:
+        logger.warning("connection %s suspended automatically: %s", connection.pk, exc)
+    return taken
+
+
+def _resume_if_orgs_answer(connection: Connection, ctx: EngineContext) -> bool:
+    """An automatically suspended connection resumes by itself once both orgs answer."""
+    try:
+        for org in (connection.primary_org, connection.secondary_org):
+            ctx.client(org).limits()
+    except SalesforceApiError:
+        return False
+    connection_services.connection_resume(connection=connection, actor=None, automatic=True)
+    connection.refresh_from_db()
+    return True

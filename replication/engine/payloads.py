@@ -1,0 +1,45 @@
+"""Turning a source record into what is written into the target org."""
+
+from dataclasses import dataclass, field
+
+from replication.engine.hashing import state_hash
+from replication.engine.links import LinkIndex
+from replication.engine.plans import OWNER_FIELD, ObjectPlan
+
+
+@dataclass
+class Payload:
+    values: dict[str, object]
+    missing_parents: list[tuple[str, str]] = field(default_factory=list)  # (source object, id)
+
+    @property
+    def digest(self) -> str:
+        return state_hash(self.values)
+
+
+def build_payload(plan: ObjectPlan, record: dict, links: LinkIndex, owner_of=None) -> Payload:
+    """Mapped values with lookups translated to the target's ids. A lookup whose parent is not
+    linked yet is reported in `missing_parents` (the record waits for it) and left out."""
+    payload = Payload(values={})
+    for mapping in plan.fields:
+        value = record.get(mapping.source)
+        if mapping.source == OWNER_FIELD:
+            if owner_of is not None and value:
+                payload.values[mapping.target] = owner_of(value)
+            continue
+        if mapping.references and value:
+            target_id = links.target_of(value)
+            if target_id is None:
+                payload.missing_parents.append((_object_of(mapping.references, value), value))
+                continue
+            value = target_id
+        payload.values[mapping.target] = value
+    return payload
+
+
+def _object_of(references: tuple[str, ...], record_id: str) -> str:
+    return references[0] if len(references) == 1 else f"?{record_id[:3]}"
+
+
+def referenced_ids(plan: ObjectPlan, records: list[dict]) -> set[str]:
+    return {r.get(m.source) for r in records for m in plan.fields if m.references and r.get(m.source)}

@@ -1,0 +1,98 @@
+"""What to read and write for each subscribed publication of a connection and direction."""
+
+from dataclasses import dataclass, field
+
+from connections.models import Connection
+from replication.filters import Condition, filter_fields
+from replication.models import EXTERNAL_ID_FIELD, Direction, PublishedObject
+
+OWNER_FIELD = "OwnerId"
+SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    source: str
+    target: str
+    references: tuple[str, ...] = ()  # objects a lookup points to (source side)
+
+
+@dataclass
+class ObjectPlan:
+    publication: PublishedObject
+    target_object: str
+    fields: list[FieldMap]
+    conditions: list[Condition]
+    capture_only_fields: list[str] = field(default_factory=list)
+    reverse_fields: list[str] = field(default_factory=list)  # what the other direction writes here
+
+    @property
+    def source_object(self) -> str:
+        return self.publication.source_object
+
+    @property
+    def direction(self) -> str:
+        return self.publication.direction
+
+    def capture_fields(self) -> list[str]:
+        names = [
+            *SYSTEM_FIELDS,
+            *(m.source for m in self.fields),
+            *self.capture_only_fields,
+            *self.reverse_fields,
+        ]
+        return list(dict.fromkeys(names))
+
+
+def opposite(direction: str) -> str:
+    return (
+        Direction.SECONDARY_TO_PRIMARY
+        if direction == Direction.PRIMARY_TO_SECONDARY
+        else Direction.PRIMARY_TO_SECONDARY
+    )
+
+
+def publications(connection: Connection, direction: str):
+    return (
+        PublishedObject.objects.filter(
+            connection=connection, direction=direction, is_published=True, subscription__isnull=False
+        )
+        .select_related("subscription", "connection__primary_org", "connection__secondary_org")
+        .order_by("sort_order", "source_object")
+    )
+
+
+def build_plans(connection: Connection, direction: str, describe) -> list[ObjectPlan]:
+    """Plans in apply order (parents first). `describe(org, sobject)` returns a describe dict."""
+    reverse = (
+        {p.subscription.target_object: p for p in publications(connection, opposite(direction))}
+        if connection.is_two_way
+        else {}
+    )
+    plans = []
+    for publication in publications(connection, direction):
+        subscription = publication.subscription
+        published = set(publication.fields.filter(is_published=True).values_list("source_field", flat=True))
+        source = describe(publication.source_org, publication.source_object)
+        by_name = {f["name"]: f for f in source["fields"]}
+        maps = [
+            FieldMap(
+                s, t, tuple(by_name[s].get("referenceTo") or ()) if by_name[s]["type"] == "reference" else ()
+            )
+            for s, t in subscription.fields.exclude(target_field="").values_list(
+                "source_field", "target_field"
+            )
+            if s in published and s in by_name and t != EXTERNAL_ID_FIELD
+        ]
+        conditions = [Condition(**c) for c in publication.filter_conditions]
+        plan = ObjectPlan(publication, subscription.target_object, maps, conditions)
+        plan.capture_only_fields = filter_fields(conditions, source)
+        if publication.source_object in reverse:
+            back = reverse[publication.source_object].subscription
+            plan.reverse_fields = [
+                t
+                for t in back.fields.exclude(target_field="").values_list("target_field", flat=True)
+                if t in by_name and t != EXTERNAL_ID_FIELD
+            ]
+        plans.append(plan)
+    return plans

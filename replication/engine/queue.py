@@ -1,0 +1,135 @@
+"""The record queue as the engine's ledger: enqueue with collapse, claims, completion, retries.
+
+Claims are compare-and-set updates that work on SQLite and PostgreSQL alike (ARCHITECTURE,
+"Claims"): an item is taken only while it is ready (queued, due for retry, or its claim expired),
+and a claim carries a unique token, so two workers never apply the same record at once.
+"""
+
+import random
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from connections.models import Connection
+from replication.models import QueueStatus, RecordQueueItem
+
+CLAIM_LEASE = timedelta(minutes=5)
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 3600
+
+
+def enqueue(connection: Connection, direction: str, source_object: str, changes: dict[str, str]) -> int:
+    """Record `changes` (source id → action): one pending item per record and direction; a later
+    change collapses into the pending one (its version goes up). Returns how many were new."""
+    if not changes:
+        return 0
+    items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
+    existing = set(items.filter(source_id__in=changes).values_list("source_id", flat=True))
+    created = 0
+    for source_id, action in changes.items():
+        if source_id in existing or not _create(connection, direction, source_object, source_id, action):
+            items.filter(source_id=source_id).update(
+                version=F("version") + 1, action=action, updated_at=timezone.now()
+            )
+        else:
+            created += 1
+    return created
+
+
+def _create(connection: Connection, direction: str, source_object: str, source_id: str, action: str) -> bool:
+    try:
+        with transaction.atomic():
+            RecordQueueItem.objects.create(
+                connection=connection,
+                direction=direction,
+                source_object=source_object,
+                source_id=source_id,
+                action=action,
+            )
+        return True
+    except IntegrityError:  # another capture created it meanwhile: collapse instead
+        return False
+
+
+def _ready(now) -> Q:
+    return (
+        Q(status=QueueStatus.QUEUED)
+        | Q(status=QueueStatus.RETRYING, next_retry_at__lte=now)
+        | Q(status=QueueStatus.IN_PROGRESS, claim_expires_at__lt=now)
+    )
+
+
+def claim(connection: Connection, direction: str, worker: str, *, limit: int = 1000) -> list[RecordQueueItem]:
+    """Take up to `limit` ready items, oldest first."""
+    now = timezone.now()
+    items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
+    candidates = list(
+        items.filter(_ready(now)).order_by("enqueued_at", "id").values_list("id", flat=True)[:limit]
+    )
+    if not candidates:
+        return []
+    token = f"{worker[:40]}:{uuid.uuid4().hex[:12]}"
+    items.filter(id__in=candidates).filter(_ready(now)).update(
+        status=QueueStatus.IN_PROGRESS, claimed_by=token, claimed_at=now, claim_expires_at=now + CLAIM_LEASE
+    )
+    return list(items.filter(claimed_by=token).order_by("enqueued_at", "id"))
+
+
+def complete(item: RecordQueueItem) -> bool:
+    """Remove a done item, unless the record changed again meanwhile: then it goes back to the
+    queue for another round. True when removed."""
+    removed, _ = RecordQueueItem.objects.filter(pk=item.pk, version=item.version).delete()
+    if not removed:
+        release([item])
+    return bool(removed)
+
+
+def release(items: Iterable[RecordQueueItem], *, delay: timedelta | None = None) -> None:
+    """Give items back without counting an attempt (e.g. waiting for a parent record)."""
+    ids = [i.pk for i in items]
+    status = QueueStatus.RETRYING if delay else QueueStatus.QUEUED
+    RecordQueueItem.objects.filter(pk__in=ids).update(
+        status=status,
+        claimed_by="",
+        claimed_at=None,
+        claim_expires_at=None,
+        next_retry_at=timezone.now() + delay if delay else None,
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with ±20 % jitter: 30 s, 60 s, 120 s … capped at an hour."""
+    seconds = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def schedule_retry(item: RecordQueueItem, *, code: str, message: str) -> RecordQueueItem:
+    """Count an attempt and set the Next Retry Date."""
+    item.attempts += 1
+    item.status = QueueStatus.RETRYING
+    item.next_retry_at = timezone.now() + backoff(item.attempts)
+    item.last_error_code, item.last_error_message = code[:80], message[:500]
+    item.claimed_by, item.claimed_at, item.claim_expires_at = "", None, None
+    item.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "next_retry_at",
+            "last_error_code",
+            "last_error_message",
+            "claimed_by",
+            "claimed_at",
+            "claim_expires_at",
+            "updated_at",
+        ]
+    )
+    return item
+
+
+def drop(item: RecordQueueItem) -> None:
+    """Remove an item for good (its failure is in the sync log)."""
+    RecordQueueItem.objects.filter(pk=item.pk).delete()
