@@ -132,9 +132,11 @@ class RecordLink(models.Model):
     PartnerNetworkRecordConnection). The external-id field in each target holds the source Id,
     so links can be rebuilt from the orgs themselves.
 
-    `*_state_hash` is a keyed hash (never the values) of what that side holds in the fields the
-    other direction writes into it, as last read or written by orgsync: a write whose payload
-    hashes the same would change nothing, which is how echoes of our own writes are dropped.
+    Keyed hashes (never the values) decide what is worth writing:
+    `*_state_hash` is what that side holds in the fields the other direction writes into it, as
+    last read or written by orgsync — a payload hashing the same would change nothing there (the
+    echo of our own write); `*_sent_hash` is the last payload a direction computed from its
+    source — the same again means the source did not change (a re-read), so nothing is sent.
     """
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="record_links")
@@ -144,6 +146,8 @@ class RecordLink(models.Model):
     secondary_id = models.CharField(max_length=18)
     primary_state_hash = models.CharField(max_length=64, blank=True)
     secondary_state_hash = models.CharField(max_length=64, blank=True)
+    p2s_sent_hash = models.CharField(max_length=64, blank=True)
+    s2p_sent_hash = models.CharField(max_length=64, blank=True)
     is_deleted = models.BooleanField(default=False, help_text="Deleted on both sides (undelete restores).")
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(auto_now=True)

@@ -18,7 +18,7 @@ from connections.models import Connection
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.links import LinkIndex
-from replication.engine.payloads import Payload, build_payload, referenced_ids
+from replication.engine.payloads import Payload, build_payload, referenced_ids, source_digest
 from replication.engine.plans import ObjectPlan
 from replication.engine.runs import RunCounter
 from replication.models import EXTERNAL_ID_FIELD, QueueAction, RecordLink, RecordQueueItem
@@ -116,13 +116,16 @@ class Applier:
                 self._finish(item)
             return
         payload = build_payload(plan, record, links)
+        payload.source_digest = source_digest(plan, record)
         if payload.missing_parents:
             self._wait_for_parents(plan, item, payload)
         elif link is None:
             ops.upserts.append(Entry(item, payload))
         elif link.is_deleted:
             ops.undeletes.append(Entry(item, payload, link, links.target_id(link)))
-        elif links.target_hash(link) == payload.digest:
+        elif payload.digest in (links.sent_hash(link), links.target_hash(link)):
+            # Unchanged source (a re-read), or the target holds it already (our own echo).
+            links.mark_sent(link, payload.digest)
             self.counter.skipped += 1
             self._finish(item)
         else:

@@ -12,8 +12,8 @@ from django.utils.dateparse import parse_datetime
 
 from replication.engine import queue
 from replication.engine.context import EngineContext
-from replication.engine.hashing import state_hash
 from replication.engine.links import LinkIndex
+from replication.engine.payloads import source_digest
 from replication.engine.plans import ObjectPlan
 from replication.engine.runs import RunCounter
 from replication.filters import matches
@@ -122,7 +122,7 @@ class Capturer:
             link = links.get(record["Id"])
             if link is None or record.get("IsDeleted"):
                 continue
-            digest = state_hash({name: record.get(name) for name in plan.reverse_fields})
+            digest = source_digest(plan, record)
             if getattr(link, field_name) != digest:
                 RecordLink.objects.filter(pk=link.pk).update(**{field_name: digest})
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from connections import services as connection_services
 from connections.client_errors import SalesforceApiError
 from connections.models import Connection
-from replication.engine.apply import Applier, ConnectionUnavailable
+from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavailable
 from replication.engine.capture import Capturer
 from replication.engine.context import EngineContext
 from replication.engine.plans import build_plans
@@ -55,17 +55,44 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
         plans = build_plans(connection, direction, ctx.describe)
         if not plans:
             continue
-        with recorded_run(connection, SyncRun.Kind.CAPTURE, direction) as counter:
-            before = ctx.api_calls()
-            fresh = Capturer(ctx, connection, direction, plans, counter).run()
-            counter.api_calls = ctx.api_calls() - before
-        report.captured[direction] = counter.processed
+        try:
+            fresh, processed = _capture(ctx, connection, direction, plans)
+        except SalesforceApiError as exc:
+            logger.warning("capture %s of connection %s failed: %s", direction, connection.pk, exc)
+            if _suspend_if_unavailable(connection, exc):
+                report.suspended = True
+                break
+            continue
+        report.captured[direction] = processed
         if connection.status == Connection.Status.ACTIVE:
             report.applied[direction] = _apply(ctx, connection, direction, plans, fresh)
             connection.refresh_from_db()
             report.suspended = connection.status == Connection.Status.SUSPENDED
     report.api_calls = ctx.api_calls() - start_calls
     return report
+
+
+def _capture(ctx: EngineContext, connection: Connection, direction: str, plans) -> tuple[dict, int]:
+    with recorded_run(connection, SyncRun.Kind.CAPTURE, direction) as counter:
+        before = ctx.api_calls()
+        try:
+            fresh = Capturer(ctx, connection, direction, plans, counter).run()
+        finally:
+            counter.api_calls = ctx.api_calls() - before
+    return fresh, counter.processed
+
+
+def _suspend_if_unavailable(connection: Connection, exc: SalesforceApiError) -> bool:
+    """An org that is down or out of API requests suspends the connection automatically."""
+    if exc.error_code not in SUSPENDING_CODES and exc.status != 503:
+        return False
+    connection.refresh_from_db()
+    if connection.status == Connection.Status.ACTIVE:
+        connection_services.connection_suspend(
+            connection=connection, actor=None, automatic=True, reason=exc.error_code or str(exc.status)
+        )
+    connection.refresh_from_db()
+    return True
 
 
 def _apply(ctx: EngineContext, connection: Connection, direction: str, plans, fresh: dict) -> int:

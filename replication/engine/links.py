@@ -44,11 +44,31 @@ class LinkIndex:
     def source_hash_field(self) -> str:
         return "primary_state_hash" if self.forward else "secondary_state_hash"
 
+    def sent_hash_field(self) -> str:
+        return "p2s_sent_hash" if self.forward else "s2p_sent_hash"
+
+    def sent_hash(self, link: RecordLink) -> str:
+        return getattr(link, self.sent_hash_field())
+
+    def mark_sent(self, link: RecordLink, digest: str) -> None:
+        """The source's payload is in sync with the target without a write."""
+        setattr(link, self.sent_hash_field(), digest)
+        RecordLink.objects.filter(pk=link.pk).update(**{self.sent_hash_field(): digest})
+
     def save_link(
-        self, *, source_object: str, source_id: str, target_object: str, target_id: str, target_hash: str
+        self,
+        *,
+        source_object: str,
+        source_id: str,
+        target_object: str,
+        target_id: str,
+        target_hash: str,
+        source_hash: str = "",
     ) -> RecordLink:
-        """Create or refresh the link after a successful write into the target."""
+        """Create or refresh the link after a successful write into the target: the target now
+        holds the payload, which is also the last one sent in this direction."""
         sides = {
+            self.sent_hash_field(): target_hash,
             "primary_object": source_object if self.forward else target_object,
             "primary_id": source_id if self.forward else target_id,
             "secondary_object": target_object if self.forward else source_object,
@@ -56,6 +76,8 @@ class LinkIndex:
             "secondary_state_hash" if self.forward else "primary_state_hash": target_hash,
             "is_deleted": False,
         }
+        if source_hash:
+            sides[self.source_hash_field()] = source_hash
         link = self.by_source.get(source_id)
         if link is None:
             link, _ = RecordLink.objects.update_or_create(

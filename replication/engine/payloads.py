@@ -11,6 +11,7 @@ from replication.engine.plans import OWNER_FIELD, ObjectPlan
 class Payload:
     values: dict[str, object]
     missing_parents: list[tuple[str, str]] = field(default_factory=list)  # (source object, id)
+    source_digest: str = ""  # two-way: the source's own state in the reverse direction's fields
 
     @property
     def digest(self) -> str:
@@ -43,3 +44,10 @@ def _object_of(references: tuple[str, ...], record_id: str) -> str:
 
 def referenced_ids(plan: ObjectPlan, records: list[dict]) -> set[str]:
     return {r.get(m.source) for r in records for m in plan.fields if m.references and r.get(m.source)}
+
+
+def source_digest(plan: ObjectPlan, record: dict) -> str:
+    """What the source holds in the fields the other direction writes into it ("" one-way)."""
+    if not plan.reverse_fields:
+        return ""
+    return state_hash({name: record.get(name) for name in plan.reverse_fields})

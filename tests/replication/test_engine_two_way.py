@@ -1,0 +1,80 @@
+"""Two-way sync: a change travels once each way and never loops; outages suspend and resume."""
+
+import pytest
+
+from connections.client import SalesforceClient
+from connections.models import Connection
+from replication import services
+from replication.engine.cycle import sync_once
+from replication.models import Direction, RecordLink
+from synclog.models import ConnectionEvent, SyncLog
+
+P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
+
+
+@pytest.fixture
+def both_ways(linked_two_way):
+    for direction in (P2S, S2P):
+        publication = services.publication_publish(
+            connection=linked_two_way.connection, direction=direction, source_object="Account", actor=None
+        )
+        services.subscription_subscribe(publication=publication, actor=None)
+    return linked_two_way
+
+
+def test_one_update_reaches_the_other_org_once_and_never_comes_back(both_ways):
+    primary, secondary = both_ways.primary, both_ways.secondary
+    source_id = primary.org.create("Account", {"Name": "Ping"}, user_id=primary.user_id)
+    sync_once(both_ways.connection)
+    sync_once(both_ways.connection)
+    target_id = RecordLink.objects.get(primary_id=source_id).secondary_id
+
+    primary.org.update("Account", source_id, {"Name": "Pong"}, user_id=primary.user_id)
+    primary.reset_calls()
+    secondary.reset_calls()
+    for _ in range(3):
+        sync_once(both_ways.connection)
+    assert secondary.org.get("Account", target_id, ["Name"], api_version="62.0")["Name"] == "Pong"
+    assert secondary.calls().get("composite", 0) >= 1, "the update was written to the secondary"
+    primary_writes = primary.calls().get("collections", 0) + primary.calls().get("sobjects", 0)
+    assert primary_writes == 0, "the echo never goes back to the primary"
+    assert RecordLink.objects.count() == 1
+
+
+def test_a_change_in_the_secondary_travels_back(both_ways):
+    primary, secondary = both_ways.primary, both_ways.secondary
+    source_id = primary.org.create("Account", {"Name": "Here"}, user_id=primary.user_id)
+    sync_once(both_ways.connection)
+    target_id = RecordLink.objects.get(primary_id=source_id).secondary_id
+    secondary.org.update("Account", target_id, {"Industry": "Banking"}, user_id=secondary.user_id)
+    sync_once(both_ways.connection)
+    sync_once(both_ways.connection)
+    assert primary.org.get("Account", source_id, ["Industry"], api_version="62.0")["Industry"] == "Banking"
+    records = SalesforceClient(both_ways.connection.primary_org).query_page("SELECT Id FROM Account").records
+    assert len(records) == 1, "no duplicate came back"
+
+
+def test_request_limit_suspends_automatically_and_resumes_when_the_org_answers(both_ways):
+    primary, secondary = both_ways.primary, both_ways.secondary
+    source_id = primary.org.create("Account", {"Name": "Limited"}, user_id=primary.user_id)
+    sync_once(both_ways.connection)
+    secondary.set_faults(request_limit=1)
+    primary.org.update("Account", source_id, {"Name": "Limited 2"}, user_id=primary.user_id)
+    sync_once(both_ways.connection)
+    connection = Connection.objects.get(pk=both_ways.connection.pk)
+    assert (connection.status, connection.suspension) == (Connection.Status.SUSPENDED, "automatic")
+    assert connection.events.filter(kind=ConnectionEvent.Kind.SUSPENDED).exists()
+    assert SyncLog.objects.get(source_id=source_id).status == SyncLog.Status.RETRYING
+
+    secondary.clear_faults()
+    from replication.models import RecordQueueItem
+
+    RecordQueueItem.objects.update(next_retry_at=None, status="queued")
+    sync_once(connection)
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ACTIVE
+    assert connection.events.filter(kind=ConnectionEvent.Kind.RESUMED).exists()
+    sync_once(connection)
+    target_id = RecordLink.objects.get(primary_id=source_id).secondary_id
+    assert secondary.org.get("Account", target_id, ["Name"], api_version="62.0")["Name"] == "Limited 2"
+    assert SyncLog.objects.get(source_id=source_id).status == SyncLog.Status.RESOLVED
