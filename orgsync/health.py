@@ -44,11 +44,22 @@ def check_workers() -> dict:
     return {"ok": workers > 0, "clusters": len(clusters), "workers": workers}
 
 
+def check_engine() -> dict:
+    """Stalled when an active connection has not finished a sync cycle for several intervals
+    (a cluster that stopped picking up work: django-q2 issue #23)."""
+    from replication.engine.health import stalled_connections
+
+    stalled = stalled_connections()
+    return {"ok": not stalled, "stalled_connections": stalled}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when all three are fine, else 503; the body says which part is down."""
     report = {"database": check_database(), "broker": check_broker(), "workers": check_workers()}
+    if report["database"]["ok"]:
+        report["engine"] = check_engine()
     healthy = all(part["ok"] for part in report.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **report}, status=200 if healthy else 503

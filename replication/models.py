@@ -240,3 +240,18 @@ class ChangeCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_object} ({self.direction}) at {self.modstamp}"
+
+
+class EngineSchedule(models.Model):
+    """When a connection's next sync cycle is due, and who is running it (a lease)."""
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="engine_schedule")
+    next_cycle_at = models.DateTimeField(db_index=True)
+    idle_cycles = models.PositiveIntegerField(default=0)
+    lease_holder = models.CharField(max_length=80, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.connection} next at {self.next_cycle_at:%H:%M:%S}"

@@ -25,6 +25,7 @@ CAPTURING = {Connection.Status.ACTIVE, Connection.Status.SUSPENDED}
 class CycleReport:
     captured: dict[str, int] = field(default_factory=dict)
     applied: dict[str, int] = field(default_factory=dict)
+    written: int = 0  # records written or failed: what tells a busy connection from an idle one
     api_calls: int = 0
     resumed: bool = False
     suspended: bool = False
@@ -65,7 +66,8 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
             continue
         report.captured[direction] = processed
         if connection.status == Connection.Status.ACTIVE:
-            report.applied[direction] = _apply(ctx, connection, direction, plans, fresh)
+            report.applied[direction], written = _apply(ctx, connection, direction, plans, fresh)
+            report.written += written
             connection.refresh_from_db()
             report.suspended = connection.status == Connection.Status.SUSPENDED
     report.api_calls = ctx.api_calls() - start_calls
@@ -95,8 +97,8 @@ def _suspend_if_unavailable(connection: Connection, exc: SalesforceApiError) -> 
     return True
 
 
-def _apply(ctx: EngineContext, connection: Connection, direction: str, plans, fresh: dict) -> int:
-    taken = 0
+def _apply(ctx: EngineContext, connection: Connection, direction: str, plans, fresh: dict) -> tuple[int, int]:
+    taken = written = 0
     try:
         with recorded_run(connection, SyncRun.Kind.APPLY, direction) as counter:
             before = ctx.api_calls()
@@ -108,9 +110,10 @@ def _apply(ctx: EngineContext, connection: Connection, direction: str, plans, fr
                         break
             finally:
                 counter.api_calls = ctx.api_calls() - before
+                written = counter.succeeded + counter.failed
     except ConnectionUnavailable as exc:
         logger.warning("connection %s suspended automatically: %s", connection.pk, exc)
-    return taken
+    return taken, written
 
 
 def _resume_if_orgs_answer(connection: Connection, ctx: EngineContext) -> bool:

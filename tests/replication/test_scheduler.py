@@ -1,0 +1,71 @@
+"""Cycles run when due, one at a time per connection, slower while idle; stalls are reported."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from replication import services
+from replication.engine import scheduler
+from replication.engine.context import EngineContext
+from replication.engine.health import stalled_connections
+from replication.models import Direction, EngineSchedule, RecordLink
+
+
+@pytest.fixture
+def subscribed(linked):
+    publication = services.publication_publish(
+        connection=linked.connection,
+        direction=Direction.PRIMARY_TO_SECONDARY,
+        source_object="Account",
+        actor=None,
+    )
+    services.subscription_subscribe(publication=publication, actor=None)
+    return linked
+
+
+def test_due_cycles_run_and_idle_ones_wait_longer(subscribed):
+    ctx = EngineContext(worker="test")
+    subscribed.primary.org.create("Account", {"Name": "Due"}, user_id=subscribed.primary.user_id)
+    assert scheduler.run_due(ctx) == 1
+    assert RecordLink.objects.count() == 1
+    schedule = EngineSchedule.objects.get()
+    assert schedule.idle_cycles == 0 and schedule.lease_holder == "" and schedule.last_cycle_at
+    assert scheduler.run_due(ctx) == 0, "not due again before its interval"
+    EngineSchedule.objects.update(next_cycle_at=timezone.now())
+    scheduler.run_due(ctx)
+    EngineSchedule.objects.update(next_cycle_at=timezone.now())
+    scheduler.run_due(ctx)
+    schedule.refresh_from_db()
+    wait = (schedule.next_cycle_at - schedule.last_cycle_at).total_seconds()
+    assert schedule.idle_cycles >= 1 and wait > subscribed.connection.poll_interval_seconds
+
+
+def test_a_leased_connection_is_not_run_twice(subscribed):
+    scheduler.ensure_schedules()
+    schedule = EngineSchedule.objects.get()
+    assert scheduler.acquire(schedule, "worker-a")
+    assert not scheduler.acquire(schedule, "worker-b")
+    assert scheduler.run_due(EngineContext(worker="worker-b")) == 0
+    EngineSchedule.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert scheduler.acquire(schedule, "worker-b"), "an expired lease (dead worker) is taken again"
+
+
+def test_stalled_engine_is_reported_by_healthz(subscribed, client):
+    scheduler.ensure_schedules()
+    EngineSchedule.objects.update(last_cycle_at=timezone.now() - timedelta(hours=1))
+    assert stalled_connections() == [subscribed.connection.name]
+    body = client.get("/healthz").json()
+    assert body["engine"] == {"ok": False, "stalled_connections": [subscribed.connection.name]}
+    EngineSchedule.objects.update(last_cycle_at=timezone.now())
+    assert stalled_connections() == []
+
+
+def test_sync_once_and_queue_status_commands(subscribed, capsys):
+    subscribed.primary.org.create("Account", {"Name": "Cmd"}, user_id=subscribed.primary.user_id)
+    call_command("sync_once", subscribed.connection.name)
+    out = capsys.readouterr().out
+    assert "captured 1 change(s), applied 1 queue item(s)" in out
+    call_command("queue_status")
+    assert "The record queue is empty." in capsys.readouterr().out
