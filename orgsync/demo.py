@@ -1,4 +1,5 @@
-"""The demo that `make run` sets up: two seeded orgs in sfemu, connected in the console.
+"""The demo that `make run` sets up: two orgs in sfemu (the primary seeded), connected in the
+console and linked by a two-way connection.
 
 Idempotent: the emulator's orgs are created and seeded once (their credentials kept in
 `var/sfemu/demo.json`, mode 0600, beside the emulator's own data), and connected in the console
@@ -14,11 +15,16 @@ from pathlib import Path
 
 import requests
 
-from connections.models import Org
+from connections import services as connection_services
+from connections.models import Connection, Org
 from connections.services import org_connect
+from replication import services as replication_services
+from replication.models import Direction
 
 DEMO_ORGS = ("demo-primary", "demo-secondary")
 DEMO_ACCOUNTS = 50
+DEMO_CONNECTION = "Demo: primary and secondary, both ways"
+DEMO_OBJECTS = ("Account", "Contact", "Opportunity", "Case")  # parents first
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,15 @@ def prepare_emulator(emulator: Emulator, *, callback_url: str) -> list[DemoOrg]:
     if emulator.state_file.exists():
         return [DemoOrg(**entry) for entry in json.loads(emulator.state_file.read_text())]
     emulator.data_dir.mkdir(parents=True, exist_ok=True)
-    orgs = [_create_demo_org(emulator, name, callback_url) for name in DEMO_ORGS]
+    # Only the primary gets data: the secondary starts empty, as an Organization Sync secondary
+    # does, and fills up as records change (both orgs seeded alike would collide on unique fields).
+    orgs = [_create_demo_org(emulator, name, callback_url, seed=name == DEMO_ORGS[0]) for name in DEMO_ORGS]
     emulator.state_file.write_text(json.dumps([asdict(org) for org in orgs], indent=2))
     emulator.state_file.chmod(0o600)
     return orgs
 
 
-def _create_demo_org(emulator: Emulator, name: str, callback_url: str) -> DemoOrg:
+def _create_demo_org(emulator: Emulator, name: str, callback_url: str, *, seed: bool) -> DemoOrg:
     org = emulator.run_cli("org", "create", name, "--instance-url", emulator.url)
     app = emulator.run_cli(
         "app",
@@ -87,7 +95,8 @@ def _create_demo_org(emulator: Emulator, name: str, callback_url: str) -> DemoOr
         "--run-as",
         org["username"],
     )
-    emulator.run_cli("seed", name, "--profile", "demo", "--accounts", str(DEMO_ACCOUNTS))
+    if seed:
+        emulator.run_cli("seed", name, "--profile", "demo", "--accounts", str(DEMO_ACCOUNTS))
     return DemoOrg(
         name=name,
         org_id=org["org_id"],
@@ -132,3 +141,28 @@ def connect_demo_orgs(emulator: Emulator, orgs: list[DemoOrg]) -> list[Org]:
         org.client_secret = demo.client_secret
         connected.append(org_connect(org=org))
     return connected
+
+
+def ensure_demo_connection(orgs: list[Org]) -> Connection:
+    """A two-way, accepted connection publishing the demo objects both ways (created once)."""
+    existing = Connection.objects.filter(name=DEMO_CONNECTION).first()
+    if existing:
+        return existing
+    primary, secondary = orgs
+    connection = connection_services.connection_create(
+        actor=None,
+        name=DEMO_CONNECTION,
+        primary_org=primary,
+        secondary_org=secondary,
+        owner_username=primary.user_username,
+        owner_user_id=primary.user_id,
+        direction=Connection.Direction.TWO_WAY,
+    )
+    connection = connection_services.connection_accept(connection=connection, actor=None)
+    for direction in (Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY):
+        for name in DEMO_OBJECTS:
+            publication = replication_services.publication_publish(
+                connection=connection, direction=direction, source_object=name, actor=None
+            )
+            replication_services.subscription_subscribe(publication=publication, actor=None)
+    return connection

@@ -1,4 +1,4 @@
-"""Command line: ``python -m sfemu serve|org create|seed|app create|fault|calls``.
+"""Command line: ``python -m sfemu serve|org create|seed|app create|fault|calls|query|record``.
 
 Every command works on a data dir (default ``var/sfemu``); a running server and the CLI share it,
 so an org created here is immediately usable against the server.
@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from sfemu import cli_records
 
 DEFAULT_DATA_DIR = Path("var/sfemu")
 DEFAULT_PORT = 8700
@@ -59,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     app_create.add_argument("--cert", type=Path, help="PEM certificate for the JWT bearer flow")
     app_create.add_argument("--run-as", help="username for the client credentials flow")
     _fault_parsers(sub)
+    cli_records.add_parsers(sub, _common)
     return parser
 
 
@@ -261,4 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_fault(args)
     if args.command == "calls":
         return cmd_calls(args)
+    if args.command in ("query", "record"):
+        from sfemu.server.runner import build_state
+
+        org = _org_by_name_or_id(build_state(args.data_dir), args.name)
+        return (cli_records.cmd_query if args.command == "query" else cli_records.cmd_record)(args, org)
     return 2

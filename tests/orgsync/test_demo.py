@@ -1,4 +1,4 @@
-"""`make run`'s demo: two seeded sfemu orgs, connected in the console, set up once."""
+"""`make run`'s demo: two sfemu orgs (the primary seeded), connected and linked, set up once."""
 
 from urllib.parse import urlparse
 
@@ -29,9 +29,9 @@ def test_demo_orgs_are_seeded_and_connected_once(emulator):
     emu, prepared, server = emulator
     assert [o.name for o in prepared] == ["demo-primary", "demo-secondary"]
     assert oct(emu.state_file.stat().st_mode & 0o777) == "0o600"
-    for handle in prepared:
-        counts = server.instance.org(handle.org_id).record_counts(["Account", "Contact", "Case"])
-        assert counts["Account"] == demo.DEMO_ACCOUNTS and counts["Contact"] > 0 and counts["Case"] > 0
+    counts = server.instance.org(prepared[0].org_id).record_counts(["Account", "Contact", "Case"])
+    assert counts["Account"] == demo.DEMO_ACCOUNTS and counts["Contact"] > 0 and counts["Case"] > 0
+    assert server.instance.org(prepared[1].org_id).record_counts(["Account"]).get("Account", 0) == 0
 
     orgs = demo.connect_demo_orgs(emu, prepared)
     assert {o.org_id for o in orgs} == {o.org_id for o in prepared}
@@ -40,3 +40,27 @@ def test_demo_orgs_are_seeded_and_connected_once(emulator):
     again = demo.connect_demo_orgs(emu, demo.prepare_emulator(emu, callback_url="ignored"))
     assert [o.pk for o in again] == [o.pk for o in orgs]
     assert Org.objects.count() == 2
+
+    connection = demo.ensure_demo_connection(orgs)
+    assert connection.status == "active" and connection.direction == "two_way"
+    published = set(connection.published_objects.values_list("direction", "source_object"))
+    assert published == {(d, o) for d in ("p2s", "s2p") for o in demo.DEMO_OBJECTS}
+    assert demo.ensure_demo_connection(orgs).pk == connection.pk
+
+
+def test_an_edit_in_one_demo_org_arrives_in_the_other(emulator):
+    """What the README promises: edit a record in one org, it shows up in the other."""
+    from replication.engine.cycle import sync_once
+    from replication.models import RecordLink
+
+    emu, prepared, server = emulator
+    connection = demo.ensure_demo_connection(demo.connect_demo_orgs(emu, prepared))
+    primary = server.instance.org(prepared[0].org_id)
+    account = primary.query(
+        "SELECT Id FROM Account LIMIT 1", include_deleted=False, api_version="62.0"
+    ).records[0]
+    primary.update("Account", account["Id"], {"Name": "Edited in the primary"}, user_id=primary.admin_user_id)
+    sync_once(connection)
+    target = RecordLink.objects.get(primary_id=account["Id"]).secondary_id
+    secondary = server.instance.org(prepared[1].org_id)
+    assert secondary.get("Account", target, ["Name"], api_version="62.0")["Name"] == "Edited in the primary"

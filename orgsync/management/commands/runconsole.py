@@ -54,9 +54,10 @@ class Command(BaseCommand):
         orgs = demo.prepare_emulator(emulator, callback_url=callback)
         supervisor.start(Program("sfemu", emulator.serve_argv()))
         demo.wait_until_serving(emulator)
-        demo.connect_demo_orgs(emulator, orgs)
+        connection = demo.ensure_demo_connection(demo.connect_demo_orgs(emulator, orgs))
         self.stdout.write(
             f"sfemu (Salesforce org emulator) on {emulator.url}, CA {emulator.ca_path}\n"
-            f"demo orgs {', '.join(o.name for o in orgs)}: connected in the console; their users' "
-            f"credentials are in {emulator.state_file}"
+            f"demo orgs {', '.join(o.name for o in orgs)}: connected in the console and linked by "
+            f"“{connection}” (Account, Contact, Opportunity, Case, both ways); their users' credentials "
+            f"are in {emulator.state_file}"
         )
