@@ -5,7 +5,9 @@ foreground program: Ctrl-C or SIGTERM stops every child, and if one child dies t
 stopped too, so nothing is left running behind the operator's back.
 """
 
+import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -34,7 +36,9 @@ class Supervisor:
     def start(self, *programs: Program) -> None:
         for program in programs:
             logger.info("starting %s", program.name)
-            self.children[program.name] = subprocess.Popen(list(program.argv))
+            # Each program in its own process group, so stopping it also stops the processes it
+            # forked (gunicorn's and qcluster's workers) even if it has to be killed.
+            self.children[program.name] = subprocess.Popen(list(program.argv), start_new_session=True)
 
     def first_exit(self) -> tuple[str, int] | None:
         """The name and code of a child that has exited, if any."""
@@ -58,17 +62,21 @@ class Supervisor:
         self.stopping = True
 
     def stop(self) -> None:
-        """SIGTERM every live child, then SIGKILL whatever is still alive after the grace period."""
-        live = [c for c in self.children.values() if c.poll() is None]
-        for child in live:
-            child.terminate()
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in live:
+        """Stop programs in reverse start order (the emulator last, so the console does not see
+        its orgs vanish): SIGTERM to each program's group, SIGKILL to it after the grace period."""
+        for child in reversed(list(self.children.values())):
+            _signal_group(child, signal.SIGTERM)
             try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                logger.warning("pid %s did not stop in %ss; killing it", child.pid, STOP_GRACE_SECONDS)
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
 
 
 def run(*programs: Program) -> int:

@@ -18,7 +18,7 @@ from replication.engine.cycle import CAPTURING, CycleReport, sync_once
 from replication.models import EngineSchedule
 
 logger = logging.getLogger(__name__)
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(minutes=2)  # a killed worker holds its connections no longer than this
 MAX_IDLE_FACTOR = 6  # an idle connection is polled at most 6 times its interval apart
 
 

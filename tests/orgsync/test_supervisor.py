@@ -39,3 +39,40 @@ def test_sigterm_stops_every_child_and_exits_cleanly():
     started = time.monotonic()
     assert run(SLEEPER, Program("other", SLEEPER.argv)) == 0
     assert time.monotonic() - started < 15
+
+
+def test_grandchildren_are_stopped_with_their_program():
+    """A program's own children (gunicorn's or qcluster's workers) never outlive `make run`."""
+    forks = Program(
+        "forks",
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+            "print(p.pid, flush=True); time.sleep(60)",
+        ],
+    )
+    supervisor = Supervisor()
+    import subprocess as sp
+
+    supervisor.children["forks"] = sp.Popen(
+        list(forks.argv), stdout=sp.PIPE, text=True, start_new_session=True
+    )
+    grandchild = int(supervisor.children["forks"].stdout.readline())
+    supervisor.stop()
+    assert not running(grandchild)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped (which has stopped running)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(") ", 1)[1][0] == "Z":
+                    return False
+        except FileNotFoundError:
+            return False
+        time.sleep(0.1)
+    return True

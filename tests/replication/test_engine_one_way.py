@@ -77,10 +77,7 @@ def test_an_unchanged_record_is_not_written_again(accounts):
     accounts.secondary.reset_calls()
     report = sync_once(accounts.connection)
     assert report.api_calls == 1, "an idle cycle costs one composite call per org"
-    assert (
-        "collections" not in accounts.secondary.calls()
-        and "composite" not in accounts.secondary.calls()
-    )
+    assert "collections" not in accounts.secondary.calls() and "composite" not in accounts.secondary.calls()
     assert RecordLink.objects.filter(primary_id=source_id).count() == 1
 
 
