@@ -23,6 +23,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from connections import oauth
+from connections.bulk import BulkMixin
 from connections.client_errors import (
     AuthenticationError,
     RecordResult,
@@ -78,7 +79,7 @@ class QueryPage:
     next_records_url: str | None
 
 
-class SalesforceClient:
+class SalesforceClient(BulkMixin):
     """One org, one client. Not thread-safe: give each worker thread its own."""
 
     def __init__(self, org: Org) -> None:
