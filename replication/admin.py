@@ -12,8 +12,21 @@ from connections.admin import ManageConnectionsPermission
 from connections.client_errors import SalesforceApiError
 from replication import services
 from replication.errors import ReplicationError
-from replication.forms import MappingFormSet, PublishedFieldForm, PublishForm, SubscribedFieldForm
+from replication.filter_syntax import conditions_from_json, format_lines
+from replication.forms import (
+    MappingFormSet,
+    PublicationSettingsForm,
+    PublishedFieldForm,
+    PublishForm,
+    SubscribedFieldForm,
+)
 from replication.models import PublishedField, PublishedObject, SubscribedField, SubscribedObject
+
+
+def _saved_by_services(formset) -> None:
+    """The admin's change message reads what formset.save() would have set; services saved it."""
+    formset.new_objects, formset.deleted_objects = [], []
+    formset.changed_objects = [(f.instance, f.changed_data) for f in formset.forms if f.has_changed()]
 
 
 class PublishedFieldInline(admin.TabularInline):
@@ -40,9 +53,21 @@ class PublishedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         subscription = getattr(publication, "subscription", None)
         return subscription.target_object if subscription else "—"
 
+    # Shown instead of PublicationSettingsForm's fields to those who may only view.
+    @admin.display(description="filter")
+    def filter_text(self, publication: PublishedObject) -> str:
+        return format_lines(conditions_from_json(publication.filter_conditions)) or "—"
+
+    @admin.display(description="owner strategy")
+    def strategy(self, publication: PublishedObject) -> str:
+        return publication.get_owner_strategy_display()
+
+    @admin.display(description="owners in the target org")
+    def target_users(self, publication: PublishedObject) -> str:
+        return ", ".join(publication.owner_user_ids or []) or "—"
+
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = PublishForm
+        kwargs["form"] = PublishForm if obj is None else PublicationSettingsForm
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
@@ -57,6 +82,9 @@ class PublishedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
             "sync_created",
             "sync_updated",
             "sync_deleted",
+            "filter_text",
+            "strategy",
+            "target_users",
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -68,6 +96,10 @@ class PublishedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
     def save_model(self, request, obj: PublishedObject, form, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            try:
+                form.save_settings(actor=request.user)
+            except (ReplicationError, SalesforceApiError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
             return
         publication = services.publication_publish(
             connection=obj.connection,
@@ -94,6 +126,7 @@ class PublishedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
                     published=field_form.cleaned_data["is_published"],
                     actor=request.user,
                 )
+        _saved_by_services(formset)
 
     def get_urls(self):
         own = [
@@ -175,6 +208,7 @@ class SubscribedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
                     target_field=mapping_form.cleaned_data["target_field"],
                     actor=request.user,
                 )
+        _saved_by_services(formset)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.analyze_view)

@@ -5,6 +5,12 @@ from replication.services.publication import (
     publication_publish,
     publication_unpublish,
 )
+from replication.services.publication_settings import (
+    publication_check_filter,
+    publication_check_owner_strategy,
+    publication_set_filter,
+    publication_set_owner_strategy,
+)
 from replication.services.subscription import (
     ensure_external_id_field,
     subscription_analyze,
@@ -15,7 +21,11 @@ from replication.services.subscription import (
 __all__ = [
     "ensure_external_id_field",
     "field_set_published",
+    "publication_check_filter",
+    "publication_check_owner_strategy",
     "publication_publish",
+    "publication_set_filter",
+    "publication_set_owner_strategy",
     "publication_unpublish",
     "subscription_analyze",
     "subscription_set_mapping",
