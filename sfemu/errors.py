@@ -10,6 +10,8 @@ from __future__ import annotations
 class SalesforceError(Exception):
     """An error Salesforce reports as JSON: errorCode + message (+ fields)."""
 
+    message_first = False
+
     def __init__(
         self,
         error_code: str,
@@ -17,20 +19,24 @@ class SalesforceError(Exception):
         *,
         status: int = 400,
         fields: list[str] | None = None,
+        message_first: bool = False,
     ) -> None:
         super().__init__(f"{error_code}: {message}")
         self.error_code = error_code
         self.message = message
         self.status = status
         self.fields = fields
+        self.message_first = message_first  # REST key order: never errorCode first
 
     def as_rest(self) -> dict:
         """One element of a REST error array.
 
-        Real Salesforce sends ``NOT_FOUND`` with ``errorCode`` first and every other error
-        with ``message`` first (recordings in ``shared/reference/recorded``); we do the same.
+        Real Salesforce sends the generic ``NOT_FOUND`` ("The requested resource does not
+        exist") with ``errorCode`` first and every other error with ``message`` first
+        (recordings in ``shared/reference/recorded``); we do the same. ``message_first`` marks
+        the NOT_FOUND errors raised by the sObject layer, which come message first.
         """
-        if self.error_code == "NOT_FOUND" and self.fields is None:
+        if self.error_code == "NOT_FOUND" and self.fields is None and not self.message_first:
             return {"errorCode": self.error_code, "message": self.message}
         body: dict = {"message": self.message, "errorCode": self.error_code}
         if self.fields is not None:
@@ -79,6 +85,20 @@ class MultipleMatchesError(SalesforceError):
 def not_found() -> SalesforceError:
     """404 for an unknown sObject type or record (REC:grouparoo sobject rows)."""
     return SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
+
+
+def unknown_external_id_field(field: str) -> SalesforceError:
+    """404 for ``/sobjects/{Type}/{field}/{value}`` with a field that is no external id.
+
+    ``message`` comes first, unlike the generic NOT_FOUND (REC:restforce
+    external_id_field_not_found_404.json, Salesforce's own pretty-printed JSON).
+    """
+    return SalesforceError(
+        "NOT_FOUND",
+        f"Provided external ID field does not exist or is not accessible: {field}",
+        status=404,
+        message_first=True,
+    )
 
 
 def entity_is_deleted() -> SalesforceError:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sfemu import ids
-from sfemu.errors import MultipleMatchesError, SalesforceError, not_found
+from sfemu.errors import MultipleMatchesError, SalesforceError, not_found, unknown_external_id_field
 from sfemu.faults import faultable
 from sfemu.schema import custom, lifecycle, replication
 from sfemu.schema.customize import CustomizeMixin
@@ -279,11 +279,7 @@ class Org(CustomizeMixin, UsersMixin):
         obj = self.schema.require(sobject)
         spec = self.schema.field(obj.name, ext_field)
         if spec is None or not (spec.external_id or spec.id_lookup):
-            raise SalesforceError(
-                "NOT_FOUND",
-                f"Provided external ID field does not exist or is not accessible: {ext_field}",
-                status=404,
-            )
+            raise unknown_external_id_field(ext_field)
         body = {k: v for k, v in values.items() if k.lower() != spec.lower}
         if ext_value in (None, ""):
             if spec.name == "Id":
@@ -371,11 +367,7 @@ class Org(CustomizeMixin, UsersMixin):
         obj = self.schema.require(sobject)
         spec = self.schema.field(obj.name, ext_field)
         if spec is None or not (spec.external_id or spec.id_lookup):
-            raise SalesforceError(
-                "NOT_FOUND",
-                f"Provided external ID field does not exist or is not accessible: {ext_field}",
-                status=404,
-            )
+            raise unknown_external_id_field(ext_field)
         matches = self.find_by_field(obj, spec, value)
         if len(matches) > 1:
             raise MultipleMatchesError(obj.name, spec.name, str(value), matches)

@@ -27,7 +27,8 @@ from sfemu.schema.spec import (
     viewed_fields,
 )
 
-_API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c$")
+# An optional managed-package namespace prefix (``acme__``) before the developer name.
+_API_NAME_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]{0,14}__)?([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c)$")
 
 FIELD_TYPES = {
     "text": "string",
@@ -80,7 +81,8 @@ def bad_definition(message: str) -> SalesforceError:
 
 
 def check_api_name(name: str) -> None:
-    if not _API_NAME_RE.match(name) or len(name) > 43:
+    match = _API_NAME_RE.match(name)
+    if not match or len(match.group(1)) > 43:
         raise bad_definition(f"invalid custom API name: {name}")
 
 

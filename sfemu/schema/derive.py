@@ -1,5 +1,6 @@
 """Fields Salesforce computes on save: compound names/addresses, stage-driven Opportunity
-fields, Case/Task closed flags, Task.AccountId, Attachment.BodyLength, …"""
+fields, Case/Task closed flags, Task.AccountId, Attachment.BodyLength, CampaignMember person
+fields, …"""
 
 from __future__ import annotations
 
@@ -120,6 +121,58 @@ def _lead(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None
         row["IsUnreadByOwner"] = True
 
 
+# CampaignMember field → (Contact field, Lead field) it is copied from.
+_MEMBER_COPIES = {
+    "Salutation": ("Salutation", "Salutation"),
+    "Name": ("Name", "Name"),
+    "FirstName": ("FirstName", "FirstName"),
+    "LastName": ("LastName", "LastName"),
+    "Title": ("Title", "Title"),
+    "Street": ("MailingStreet", "Street"),
+    "City": ("MailingCity", "City"),
+    "State": ("MailingState", "State"),
+    "PostalCode": ("MailingPostalCode", "PostalCode"),
+    "Country": ("MailingCountry", "Country"),
+    "Email": ("Email", "Email"),
+    "Phone": ("Phone", "Phone"),
+    "Fax": ("Fax", "Fax"),
+    "MobilePhone": ("MobilePhone", "MobilePhone"),
+    "Description": ("Description", "Description"),
+    "LeadSource": ("LeadSource", "LeadSource"),
+}
+_MEMBER_FLAGS = ("DoNotCall", "HasOptedOutOfEmail", "HasOptedOutOfFax")
+
+
+def _campaign_member(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None:
+    """Person fields come from the Contact (preferred) or Lead; HasResponded from Status."""
+    if _changed(row, old, "ContactId") or _changed(row, old, "LeadId"):
+        contact = parent(row.get("ContactId"))
+        lead = None if contact else parent(row.get("LeadId"))
+        person = contact or lead or {}
+        side = 0 if contact else 1
+        for name, sources in _MEMBER_COPIES.items():
+            row[name] = person.get(sources[side])
+        for name in _MEMBER_FLAGS:
+            row[name] = bool(person.get(name, False))
+        if contact:
+            account = parent(contact.get("AccountId")) or {}
+            row["CompanyOrAccount"] = account.get("Name")
+        else:
+            row["CompanyOrAccount"] = person.get("Company")
+        row["Type"] = "Contact" if contact else "Lead" if lead else None
+        row["LeadOrContactId"] = person.get("Id")
+        row["LeadOrContactOwnerId"] = person.get("OwnerId")
+    responded = row.get("Status") == "Responded"
+    row["HasResponded"] = responded
+    if responded and not row.get("FirstRespondedDate"):
+        row["FirstRespondedDate"] = stamp[:10]
+
+
+def _topic(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None:
+    if old is None:
+        row["TalkingAbout"] = 0
+
+
 def _user(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None:
     if old is None:
         row.setdefault("UserType", "Standard")
@@ -133,5 +186,7 @@ _SPECIAL = {
     "Task": _task,
     "Attachment": _attachment,
     "Lead": _lead,
+    "CampaignMember": _campaign_member,
+    "Topic": _topic,
     "User": _user,
 }

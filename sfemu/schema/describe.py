@@ -12,9 +12,25 @@ from sfemu.ids import MASTER_RECORD_TYPE_ID
 from sfemu.schema.registry import ChildRelationship, OrgSchema
 from sfemu.schema.spec import SOAP_TYPES, TEXT_TYPES, FieldSpec, ObjectSpec
 
-NEW_KEYS_VERSION = 50.0  # associateEntityType / sobjectDescribeOption (absent at v48)
+# Object-level keys by API version, from real describes: v42.0 (REC:grouparoo/describe_Lead_v42.json,
+# captured 2021), v48.0 (REC:cumulusci/GET_sobjects_Account_describe.yaml, captured 2020) and a
+# newer one (REC:cumulusci/GET_sobjects_Contact_describe.yaml). The recordings do not pin the
+# versions closer than these bounds, so each gate is the lowest version proven to have the key.
+NEW_KEYS_VERSION = 50.0  # associateEntityType, associateParentEntity (absent at v48)
+# deepCloneable, defaultImplementation, extendedBy, extendsInterfaces, implementedBy,
+# implementsInterfaces, isInterface and urls.defaultValues: absent at v42, present at v48
+INTERFACE_KEYS_VERSION = 48.0
+INTERFACE_KEYS = (
+    "defaultImplementation",
+    "extendedBy",
+    "extendsInterfaces",
+    "implementedBy",
+    "implementsInterfaces",
+)
 AI_PREDICTION_VERSION = 47.0  # aiPredictionField, formulaTreatNullNumberAsZero (not at v42)
 RT_DEVNAME_VERSION = 43.0  # recordTypeInfos[].developerName (absent at v42)
+# sobjectDescribeOption is sent at every version today: the 2021 capture at v42.0 has it; the
+# 2020 v48.0 capture predates its introduction (a release change, not a version gate).
 
 
 def _version(api_version: str) -> float:
@@ -148,7 +164,7 @@ def _urls(obj: ObjectSpec, api_version: str, instance_url: str | None, full: boo
     if ui:
         urls["uiDetailTemplate"] = f"{instance_url}/{{ID}}"
         urls["uiEditTemplate"] = f"{instance_url}/{{ID}}/e"
-        if _version(api_version) < NEW_KEYS_VERSION:
+        if INTERFACE_KEYS_VERSION <= _version(api_version) < NEW_KEYS_VERSION:
             urls["defaultValues"] = f"{base}/defaultValues?recordTypeId&fields"
     if kind == "full":
         urls["listviews"] = f"{base}/listviews"
@@ -195,6 +211,8 @@ def global_entry(obj: ObjectSpec, api_version: str = "62.0") -> dict[str, Any]:
     }
     if _version(api_version) < NEW_KEYS_VERSION:
         del entry["associateEntityType"], entry["associateParentEntity"]
+    if _version(api_version) < INTERFACE_KEYS_VERSION:
+        del entry["deepCloneable"], entry["isInterface"]
     return entry
 
 
@@ -238,7 +256,16 @@ def record_type_infos(schema: OrgSchema, obj: ObjectSpec, api_version: str) -> l
 
 
 def supports_record_types(obj: ObjectSpec) -> bool:
-    return obj.custom or obj.name in {"Account", "Contact", "Lead", "Opportunity", "Case", "Task", "Product2"}
+    return obj.custom or obj.name in {
+        "Account",
+        "Contact",
+        "Lead",
+        "Opportunity",
+        "Case",
+        "Task",
+        "Product2",
+        "Campaign",
+    }
 
 
 def object_describe(
@@ -271,6 +298,7 @@ def object_describe(
         "supportedScopes": scopes,
         "urls": _urls(obj, api_version, instance_url, full=True),
     }
-    if _version(api_version) < NEW_KEYS_VERSION:
-        del d["sobjectDescribeOption"]
+    if _version(api_version) < INTERFACE_KEYS_VERSION:
+        for key in INTERFACE_KEYS:
+            del d[key]
     return {k: d[k] for k in sorted(d)}

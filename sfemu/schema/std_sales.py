@@ -1,4 +1,4 @@
-"""Standard sales objects: Account, Contact, Lead, Opportunity, Product2.
+"""Standard sales objects: Account, Contact, Lead, Opportunity, Product2, Campaign, CampaignMember.
 
 Field order, types, lengths and flags follow real describes
 (REC:cumulusci/GET_sobjects_{Account,Contact}_describe.yaml, REC:grouparoo/describe_Lead_v42.json).
@@ -12,6 +12,7 @@ from sfemu.schema.spec import (
     LEAD_SOURCE,
     RATING,
     SALUTATION,
+    FieldSpec,
     ObjectSpec,
     address,
     audit_fields,
@@ -78,6 +79,16 @@ def _photo() -> object:
             role="photo_url",
         )
     )
+
+
+def _dandb_company() -> FieldSpec:
+    """Account/Lead ``DandbCompanyId`` (REC:cumulusci Account describe, REC:grouparoo Lead v42)."""
+    return f_ref("DandbCompanyId", "D&B Company ID", "DandBCompany", "DandbCompany")
+
+
+def _individual() -> FieldSpec:
+    """Contact/Lead ``IndividualId`` (data privacy record), not permissionable in real describes."""
+    return f_ref("IndividualId", "Individual ID", "Individual", "Individual", permissionable=False)
 
 
 def _person_name(length: int = 121) -> list:
@@ -162,6 +173,8 @@ ACCOUNT = ObjectSpec(
         f_text("NaicsDesc", "NAICS Description", 120),
         f_text("YearStarted", "Year Started", 4),
         f_text("SicDesc", "SIC Description", 80),
+        _dandb_company(),
+        f_ref("OperatingHoursId", "Operating Hour ID", "OperatingHours", "OperatingHours"),
     ],
 )
 
@@ -220,6 +233,7 @@ CONTACT = ObjectSpec(
         f_text("Jigsaw", "Data.com Key", 20),
         readonly(f_text("JigsawContactId", "Jigsaw Contact ID", 20, relationship_name="JigsawContact")),
         f_pick("CleanStatus", "Clean Status", CLEAN_STATUS, restricted_picklist=True, role="clean_status"),
+        _individual(),
     ],
 )
 
@@ -301,7 +315,8 @@ LEAD = ObjectSpec(
                 search_prefilterable=True,
             )
         ),
-        f_bool("IsUnreadByOwner", "Unread By Owner", permissionable=False),
+        # describe says defaultValue false, but an API insert sets it true (derive.py, REC:grouparoo)
+        f_bool("IsUnreadByOwner", "Unread By Owner", permissionable=False).with_(default_value=None),
         *audit_fields(),
         readonly(f_date("LastActivityDate", "Last Activity")),
         *viewed_fields(),
@@ -315,8 +330,10 @@ LEAD = ObjectSpec(
             role="clean_status",
         ),
         f_text("CompanyDunsNumber", "Company D-U-N-S Number", 9),
+        _dandb_company(),
         f_text("EmailBouncedReason", "Email Bounced Reason", 255, createable=False),
         f_datetime("EmailBouncedDate", "Email Bounced Date", createable=False),
+        _individual(),
     ],
 )
 
@@ -433,4 +450,138 @@ PRODUCT2 = ObjectSpec(
     ],
 )
 
-SALES_OBJECTS = [ACCOUNT, CONTACT, LEAD, OPPORTUNITY, PRODUCT2]
+# Campaign and CampaignMember: the main fields of real describes in their order (rollup counters
+# such as NumberOfLeads and the Hierarchy* sums are not modelled). Prefixes 701 / 00v (REF §4.2).
+CAMPAIGN = ObjectSpec(
+    "Campaign",
+    "Campaign",
+    "Campaigns",
+    "701",
+    feed_enabled=True,
+    supported_scopes=(
+        ("everything", "All campaigns"),
+        ("mine", "My campaigns"),
+        ("team", "My team's campaigns"),
+    ),
+    fields=[
+        f_id("Campaign ID"),
+        f_deleted(),
+        f_text("Name", "Name", 80, nillable=False, name_field=True),
+        f_ref("ParentId", "Parent Campaign ID", "Campaign", "Parent", child_relationship="ChildCampaigns"),
+        f_pick(
+            "Type",
+            "Type",
+            pick(
+                "Conference",
+                "Webinar",
+                "Trade Show",
+                "Public Relations",
+                "Partners",
+                "Referral Program",
+                "Advertisement",
+                "Banner Ads",
+                "Direct Mail",
+                "Email",
+                "Telemarketing",
+                "Other",
+            ),
+        ),
+        record_type_field(),
+        f_pick(
+            "Status",
+            "Status",
+            pick("Planned", "In Progress", "Completed", "Aborted", default="Planned"),
+            defaulted_on_create=True,
+        ),
+        f_date("StartDate", "Start Date"),
+        f_date("EndDate", "End Date"),
+        f_num("ExpectedRevenue", "Expected Revenue in Campaign", "currency", 18, 0),
+        f_num("BudgetedCost", "Budgeted Cost in Campaign", "currency", 18, 0),
+        f_num("ActualCost", "Actual Cost in Campaign", "currency", 18, 0),
+        f_num("ExpectedResponse", "Expected Response (%)", "percent", 10, 2),
+        f_num("NumberSent", "Num Sent in Campaign", "double", 18, 0),
+        f_bool("IsActive", "Active"),
+        f_textarea("Description", "Description"),
+        owner(),
+        *audit_fields(),
+        readonly(f_date("LastActivityDate", "Last Activity")),
+        *viewed_fields(),
+        f_ref("CampaignMemberRecordTypeId", "Campaign Member Type", "RecordType", "CampaignMemberRecordType"),
+    ],
+)
+
+
+CAMPAIGN_MEMBER = ObjectSpec(
+    "CampaignMember",
+    "Campaign Member",
+    "Campaign Members",
+    "00v",
+    searchable=False,
+    mru_enabled=False,
+    undeletable=False,
+    supported_scopes=(),
+    describe_urls="minimal",
+    fields=[
+        f_id("Campaign Member ID"),
+        f_deleted(),
+        f_ref(
+            "CampaignId",
+            "Campaign ID",
+            "Campaign",
+            "Campaign",
+            nillable=False,
+            updateable=False,
+            cascade_delete=True,
+            child_relationship="CampaignMembers",
+        ),
+        f_ref(
+            "LeadId",
+            "Lead ID",
+            "Lead",
+            "Lead",
+            updateable=False,
+            cascade_delete=True,
+            child_relationship="CampaignMembers",
+        ),
+        f_ref(
+            "ContactId",
+            "Contact ID",
+            "Contact",
+            "Contact",
+            updateable=False,
+            cascade_delete=True,
+            child_relationship="CampaignMembers",
+        ),
+        # the default member statuses of a new campaign: Sent (default) and Responded
+        f_pick("Status", "Status", pick("Sent", "Responded", default="Sent"), defaulted_on_create=True),
+        readonly(f_bool("HasResponded", "Responded")),
+        *audit_fields(),
+        readonly(f_date("FirstRespondedDate", "First Responded Date")),
+        # copied from the member's Contact or Lead on save (derive.py)
+        readonly(f_pick("Salutation", "Salutation", SALUTATION)),
+        readonly(f_text("Name", "Name", 121, name_field=True)),
+        readonly(f_text("FirstName", "First Name", 40)),
+        readonly(f_text("LastName", "Last Name", 80)),
+        readonly(f_text("Title", "Title", 128)),
+        readonly(f_text("Street", "Street", 255)),
+        readonly(f_text("City", "City", 40)),
+        readonly(f_text("State", "State/Province", 80)),
+        readonly(f_text("PostalCode", "Zip/Postal Code", 20)),
+        readonly(f_text("Country", "Country", 80)),
+        readonly(f_email("Email", "Email")),
+        readonly(f_phone("Phone", "Phone")),
+        readonly(f_phone("Fax", "Fax")),
+        readonly(f_phone("MobilePhone", "Mobile")),
+        readonly(f_textarea("Description", "Description")),
+        readonly(f_bool("DoNotCall", "Do Not Call")),
+        readonly(f_bool("HasOptedOutOfEmail", "Email Opt Out")),
+        readonly(f_bool("HasOptedOutOfFax", "Fax Opt Out")),
+        readonly(f_pick("LeadSource", "Lead Source", LEAD_SOURCE)),
+        readonly(f_text("CompanyOrAccount", "Company (Account)", 255)),
+        readonly(f_text("Type", "Type", 40)),
+        readonly(f_ref("LeadOrContactId", "Lead/Contact ID", ("Contact", "Lead"), None)),
+        readonly(f_ref("LeadOrContactOwnerId", "Lead/Contact Owner ID", ("Group", "User"), None)),
+    ],
+)
+
+SALES_OBJECTS = [ACCOUNT, CONTACT, LEAD, OPPORTUNITY, PRODUCT2, CAMPAIGN, CAMPAIGN_MEMBER]

@@ -1,4 +1,4 @@
-"""Standard service/activity objects: Case, CaseComment, Task, Attachment, EmailMessage."""
+"""Standard service/activity objects: Case, CaseComment, Task, Attachment, EmailMessage, Topic."""
 
 from __future__ import annotations
 
@@ -352,4 +352,28 @@ EMAIL_MESSAGE = ObjectSpec(
     ],
 )
 
-SERVICE_OBJECTS = [CASE, CASE_COMMENT, TASK, ATTACHMENT, EMAIL_MESSAGE]
+# Topic (Chatter topics, prefix 0TO, REF §4.2): no owner, no last-modified audit fields, no IsDeleted.
+TOPIC = ObjectSpec(
+    "Topic",
+    "Topic",
+    "Topics",
+    "0TO",
+    layoutable=False,
+    mru_enabled=False,
+    undeletable=False,
+    compact_layoutable=False,
+    search_layoutable=False,
+    supported_scopes=(),
+    describe_urls="minimal",
+    fields=[
+        f_id("Topic ID"),
+        f_text("Name", "Name", 99, nillable=False, name_field=True),
+        f_textarea("Description", "Description", 1000),
+        audit_fields()[0],
+        audit_fields()[1],
+        readonly(f_int("TalkingAbout", "Talking About")),
+        audit_fields()[4],
+    ],
+)
+
+SERVICE_OBJECTS = [CASE, CASE_COMMENT, TASK, ATTACHMENT, EMAIL_MESSAGE, TOPIC]

@@ -17,6 +17,7 @@ from sfemu.server.identity import identity_endpoint, userinfo_endpoint
 from sfemu.server.oauth import revoke_endpoint, token_endpoint
 from sfemu.server.rest_endpoint import rest_endpoint, versions_endpoint
 from sfemu.server.routes_bulk import bulk_endpoint
+from sfemu.server.routes_metadata import ROUTES as METADATA_ROUTES
 from sfemu.server.soap_login import soap_endpoint
 from sfemu.server.state import ServerState
 
@@ -52,6 +53,7 @@ def create_app(state: ServerState) -> Starlette:
         *_both("/id/{org_id}/{user_id}", identity_endpoint, ["GET", "POST"]),
         Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
         Route("/services/Soap/u/{version}/{org_id}", soap_endpoint, methods=["POST"]),
+        *METADATA_ROUTES,
         *control.ROUTES,
     ]
     app = Starlette(

@@ -80,7 +80,7 @@ class ApiResponse:
 def error_entry(err: SalesforceError) -> dict[str, Any]:
     """A REST error array entry with Salesforce's key order for that code."""
     entry = err.as_rest()
-    if err.error_code in _CODE_FIRST and err.fields is None:
+    if err.error_code in _CODE_FIRST and err.fields is None and not err.message_first:
         return {"errorCode": err.error_code, "message": err.message}
     return entry
 

@@ -213,6 +213,10 @@ def setup_query_results(r: Replay) -> None:
     for rec in recorded[2].response["records"]:
         r.create("Contact", rec["Id"], {"LastName": "Float", "float_field__c": rec["float_field__c"]})
     r.create("Contact", None, {"LastName": "Other float", "float_field__c": 3})
+    # The CampaignMember query (#3) needs the Lead, the Campaign and the member it recorded.
+    lead = r.create("Lead", "00Q4S000002sSacUAE", {"LastName": "Smith", "Company": "SmithCorp"})
+    campaign = r.create("Campaign", "7014S00000097HcQAI", {"Name": "(test) High Value4"})
+    r.create("CampaignMember", None, {"CampaignId": campaign, "LeadId": lead})
 
 
 def setup_lead_describe(r: Replay) -> None:
