@@ -147,7 +147,9 @@ class Connection(models.Model):
         default=5, validators=[MinValueValidator(0), MaxValueValidator(10)]
     )
     poll_interval_seconds = models.PositiveIntegerField(
-        "poll interval (seconds)", default=10, validators=[MinValueValidator(5), MaxValueValidator(3600)],
+        "poll interval (seconds)",
+        default=10,
+        validators=[MinValueValidator(5), MaxValueValidator(3600)],
         help_text="How often changes are looked for; the engine waits longer while nothing changes.",
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.INVITED)

@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connections', '0001_initial'),
+        ("connections", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connection',
-            name='poll_interval_seconds',
-            field=models.PositiveIntegerField(default=10, help_text='How often changes are looked for; the engine waits longer while nothing changes.', validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(3600)], verbose_name='poll interval (seconds)'),
+            model_name="connection",
+            name="poll_interval_seconds",
+            field=models.PositiveIntegerField(
+                default=10,
+                help_text="How often changes are looked for; the engine waits longer while nothing changes.",
+                validators=[
+                    django.core.validators.MinValueValidator(5),
+                    django.core.validators.MaxValueValidator(3600),
+                ],
+                verbose_name="poll interval (seconds)",
+            ),
         ),
     ]
