@@ -19,9 +19,9 @@ from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.links import LinkIndex
 from replication.engine.payloads import Payload, build_payload, referenced_ids, source_digest
-from replication.engine.plans import ObjectPlan
+from replication.engine.plans import OWNER_FIELD, ObjectPlan
 from replication.engine.runs import RunCounter
-from replication.models import EXTERNAL_ID_FIELD, QueueAction, RecordLink, RecordQueueItem
+from replication.models import EXTERNAL_ID_FIELD, OwnerStrategy, QueueAction, RecordLink, RecordQueueItem
 from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ PARENT_WAIT = timedelta(seconds=5)
 READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit
 TARGET_GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
 SUSPENDING_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNREACHABLE"}
+ASSIGN_ON_INSERT_ONLY = {OwnerStrategy.FIXED, OwnerStrategy.ROUND_ROBIN}
 
 
 class ConnectionUnavailable(Exception):
@@ -64,7 +65,7 @@ class Applier:
         self.ctx, self.connection, self.direction = ctx, connection, direction
         self.plans, self.counter, self.fresh = plans, counter, fresh or {}
 
-    def run(self, *, limit: int = 1000) -> int:
+    def run(self, *, limit: int = 2000) -> int:
         """Apply up to `limit` ready items; return how many were taken."""
         items = queue.claim(self.connection, self.direction, self.ctx.worker, limit=limit)
         by_object: dict[str, list[RecordQueueItem]] = defaultdict(list)
@@ -100,13 +101,33 @@ class Applier:
         records = self._records(plan, batch)
         links = LinkIndex(self.connection, self.direction)
         links.load([*(i.source_id for i in batch), *referenced_ids(plan, list(records.values()))])
+        owners = self._owners(plan, records)
         ops = Ops()
         for item in batch:
-            self._plan_item(plan, item, records.get(item.source_id), links, ops)
+            self._plan_item(plan, item, records.get(item.source_id), links, ops, owners)
         self._execute(plan, ops, links)
 
+    def _owners(self, plan: ObjectPlan, records: dict[str, dict]) -> dict[str, str]:
+        """Target owner per source record by the publication's owner strategy (one user query
+        per org for the batch, cached between cycles)."""
+        if not any(m.source == OWNER_FIELD for m in plan.fields):
+            return {}
+        alive = [r for r in records.values() if not r.get("IsDeleted") and r.get(OWNER_FIELD)]
+        resolver = self.ctx.owner_resolver(plan.publication)
+        owners = resolver.resolve_records(alive)
+        for warning in resolver.warnings:
+            logger.warning("owner of %s: %s", plan.source_object, warning)
+        resolver.warnings.clear()
+        return owners
+
     def _plan_item(
-        self, plan: ObjectPlan, item: RecordQueueItem, record: dict | None, links: LinkIndex, ops: Ops
+        self,
+        plan: ObjectPlan,
+        item: RecordQueueItem,
+        record: dict | None,
+        links: LinkIndex,
+        ops: Ops,
+        owners: dict[str, str],
     ) -> None:
         link = links.get(item.source_id)
         if record is None or record.get("IsDeleted"):
@@ -115,7 +136,10 @@ class Applier:
             else:
                 self._finish(item)
             return
-        payload = build_payload(plan, record, links)
+        owner = owners.get(item.source_id)
+        if link is not None and plan.publication.owner_strategy in ASSIGN_ON_INSERT_ONLY:
+            owner = None  # fixed / round robin assign an owner once; later reassignments stay
+        payload = build_payload(plan, record, links, owner)
         payload.source_digest = source_digest(plan, record)
         if payload.missing_parents:
             self._wait_for_parents(plan, item, payload)

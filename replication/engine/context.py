@@ -10,10 +10,12 @@ DESCRIBE_TTL_SECONDS = 600
 # Describes change rarely and cost an API call each: kept per process for DESCRIBE_TTL_SECONDS,
 # shared by every cycle (keyed by org and object; never record data).
 _DESCRIBES: dict[tuple[str, str], tuple[float, dict]] = {}
+_RESOLVERS: dict[tuple, tuple[float, object]] = {}
 
 
 def forget_describes() -> None:
     _DESCRIBES.clear()
+    _RESOLVERS.clear()
 
 
 @dataclass
@@ -23,6 +25,7 @@ class EngineContext:
     worker: str = "engine"
     clients: dict[str, SalesforceClient] = field(default_factory=dict)
     describes: dict[tuple[str, str], tuple[float, dict]] = field(default_factory=lambda: _DESCRIBES)
+    resolvers: dict[tuple, tuple[float, object]] = field(default_factory=lambda: _RESOLVERS)
 
     def client(self, org: Org) -> SalesforceClient:
         key = str(org.pk)
@@ -38,6 +41,29 @@ class EngineContext:
         answer = self.client(org).describe(sobject)
         self.describes[key] = (time.monotonic(), answer)
         return answer
+
+    def owner_resolver(self, publication):
+        """One owner resolver per publication, reused (with its user cache) for DESCRIBE_TTL_SECONDS."""
+        from replication.owners import OwnerResolver
+
+        # Keyed by everything the answer depends on: a changed strategy (updated_at) or other
+        # orgs never reuse a resolver.
+        key = (
+            publication.pk,
+            publication.updated_at,
+            str(publication.source_org.pk),
+            str(publication.target_org.pk),
+        )
+        cached = self.resolvers.get(key)
+        if cached and time.monotonic() - cached[0] < DESCRIBE_TTL_SECONDS:
+            return cached[1]
+        resolver = OwnerResolver.for_publication(
+            publication,
+            source=self.client(publication.source_org),
+            target=self.client(publication.target_org),
+        )
+        self.resolvers[key] = (time.monotonic(), resolver)
+        return resolver
 
     def api_calls(self) -> int:
         return sum(sum(c.calls.values()) for c in self.clients.values())

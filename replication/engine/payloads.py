@@ -18,15 +18,16 @@ class Payload:
         return state_hash(self.values)
 
 
-def build_payload(plan: ObjectPlan, record: dict, links: LinkIndex, owner_of=None) -> Payload:
-    """Mapped values with lookups translated to the target's ids. A lookup whose parent is not
-    linked yet is reported in `missing_parents` (the record waits for it) and left out."""
+def build_payload(plan: ObjectPlan, record: dict, links: LinkIndex, owner: str | None = None) -> Payload:
+    """Mapped values with lookups translated to the target's ids and the owner given by the
+    owner strategy (`owner`; None leaves the owner out). A lookup whose parent is not linked
+    yet is reported in `missing_parents` (the record waits for it) and left out."""
     payload = Payload(values={})
     for mapping in plan.fields:
         value = record.get(mapping.source)
         if mapping.source == OWNER_FIELD:
-            if owner_of is not None and value:
-                payload.values[mapping.target] = owner_of(value)
+            if owner:
+                payload.values[mapping.target] = owner
             continue
         if mapping.references and value:
             target_id = links.target_of(value)

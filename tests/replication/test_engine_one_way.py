@@ -82,13 +82,14 @@ def test_an_unchanged_record_is_not_written_again(accounts):
 
 
 def test_a_thousand_changes_cost_two_calls(accounts):
-    """One composite call reads them, one composite call of 5 x 200 writes them (describes are
-    cached after the first cycle)."""
+    """One composite call reads them, one composite call of 5 x 200 writes them (describes and
+    the owners' users are cached after the first cycle that writes)."""
+    create(accounts.primary, "Account", Name="Warm-up")
     sync_once(accounts.connection)
     for n in range(1000):
         create(accounts.primary, "Account", Name=f"Bulk {n}")
     report = sync_once(accounts.connection)
-    assert len(target_rows(accounts, "SELECT Id FROM Account LIMIT 2000")) == 1000
+    assert len(target_rows(accounts, "SELECT Id FROM Account LIMIT 2000")) == 1001
     assert report.api_calls == 2, report
 
 
@@ -141,3 +142,16 @@ def test_while_suspended_changes_queue_up_and_resume_drains_them(accounts):
     connection_services.connection_resume(connection=accounts.connection, actor=None)
     sync_once(accounts.connection)
     assert len(target_rows(accounts, "SELECT Id FROM Account")) == 3
+
+
+def test_owners_follow_the_publication_strategy(accounts):
+    """Fixed owner: every new target record is owned by the chosen target user."""
+    from replication.models import OwnerStrategy, PublishedObject
+
+    chosen = accounts.secondary.create_user(profile="Standard User", last_name="Owner")
+    PublishedObject.objects.filter(source_object="Account").update(
+        owner_strategy=OwnerStrategy.FIXED, owner_user_ids=[chosen.user_id]
+    )
+    create(accounts.primary, "Account", Name="Owned")
+    sync_once(accounts.connection)
+    assert target_rows(accounts, "SELECT OwnerId FROM Account")[0]["OwnerId"] == chosen.user_id
