@@ -1,5 +1,6 @@
 """Services of the replication app (`<entity>_<verb>`, keyword-only)."""
 
+from replication.services.preflight import Preflight, publication_preflight
 from replication.services.publication import (
     field_set_published,
     publication_publish,
@@ -19,10 +20,12 @@ from replication.services.subscription import (
 )
 
 __all__ = [
+    "Preflight",
     "ensure_external_id_field",
     "field_set_published",
     "publication_check_filter",
     "publication_check_owner_strategy",
+    "publication_preflight",
     "publication_publish",
     "publication_set_filter",
     "publication_set_owner_strategy",
