@@ -1,6 +1,7 @@
 """Admin doors for publish/subscribe; each button or save calls one service."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -211,13 +212,39 @@ class SubscribedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         _saved_by_services(formset)
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.analyze_view)
-        return [path("<int:pk>/analyze/", view, name="replication_subscription_analyze"), *super().get_urls()]
+        analyze = self.admin_site.admin_view(self.analyze_view)
+        preflight = self.admin_site.admin_view(self.preflight_view)
+        return [
+            path("<int:pk>/analyze/", analyze, name="replication_subscription_analyze"),
+            path("<int:pk>/preflight/", preflight, name="replication_subscription_preflight"),
+            *super().get_urls(),
+        ]
+
+    def preflight_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The exact payload one real record would become (it asks the orgs; writes nothing)."""
+        subscription = get_object_or_404(SubscribedObject, pk=pk)
+        if not self.has_view_permission(request, subscription):
+            raise PermissionDenied
+        record_id = request.GET.get("id", "").strip()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Pre-flight: {subscription}",
+            "subscription": subscription,
+            "record_id": record_id,
+        }
+        try:
+            context["result"] = services.publication_preflight(
+                publication=subscription.published_object, record_id=record_id
+            )
+        except (ReplicationError, SalesforceApiError) as exc:
+            context["error"] = str(exc)
+        return TemplateResponse(request, "admin/replication/subscribedobject/preflight.html", context)
 
     def analyze_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         subscription = get_object_or_404(SubscribedObject, pk=pk)
         if not self.has_view_permission(request, subscription):
-            raise PermissionError
+            raise PermissionDenied
         try:
             findings = services.subscription_analyze(subscription=subscription)
         except SalesforceApiError as exc:
