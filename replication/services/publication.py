@@ -8,7 +8,7 @@ from connections.client import SalesforceClient
 from connections.models import Connection
 from replication.errors import PublishError
 from replication.mapping import field_support, object_publishable
-from replication.models import Direction, PublishedField, PublishedObject
+from replication.models import Direction, PublishedField, PublishedObject, RecordLink, RecordQueueItem
 from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
@@ -101,11 +101,25 @@ def _publish_field(publication: PublishedObject, field: dict, published_objects:
 
 @transaction.atomic
 def publication_unpublish(*, publication: PublishedObject, actor: AbstractBaseUser | None) -> PublishedObject:
-    """Stop publishing an object; its records are no longer synced (their links are dropped
-    when the record links exist)."""
+    """Stop publishing an object. As in Organization Sync, its records are disconnected: their
+    links and pending queue items in this direction are dropped (the records stay in both orgs)."""
     publication.is_published = False
     publication.save(update_fields=["is_published", "updated_at"])
-    _record(publication.connection, Kind.OBJECT_UNPUBLISHED, actor, publication.source_object)
+    side = "primary_object" if publication.direction == Direction.PRIMARY_TO_SECONDARY else "secondary_object"
+    links, _ = RecordLink.objects.filter(
+        connection=publication.connection, **{side: publication.source_object}
+    ).delete()
+    RecordQueueItem.objects.filter(
+        connection=publication.connection,
+        direction=publication.direction,
+        source_object=publication.source_object,
+    ).delete()
+    _record(
+        publication.connection,
+        Kind.OBJECT_UNPUBLISHED,
+        actor,
+        f"{publication.source_object}: {links} linked record(s) disconnected",
+    )
     return publication
 
 

@@ -71,7 +71,31 @@ def test_fields_can_be_unpublished_and_unsupported_ones_not_published(linked):
     assert ConnectionEvent.Kind.FIELD_UNPUBLISHED in kinds
 
 
-def test_unpublishing_an_object_is_recorded(linked):
-    publication = services.publication_unpublish(publication=publish(linked, "Account"), actor=None)
+def test_unpublishing_an_object_disconnects_its_records(linked):
+    from replication.models import RecordLink
+
+    publication = publish(linked, "Account")
+    contact = publish(linked, "Contact")
+    RecordLink.objects.create(
+        connection=linked.connection,
+        primary_object="Account",
+        primary_id="001A",
+        secondary_object="Account",
+        secondary_id="001B",
+    )
+    RecordLink.objects.create(
+        connection=linked.connection,
+        primary_object="Contact",
+        primary_id="003A",
+        secondary_object="Contact",
+        secondary_id="003B",
+    )
+    publication = services.publication_unpublish(publication=publication, actor=None)
     assert not publication.is_published
-    assert linked.connection.events.first().kind == ConnectionEvent.Kind.OBJECT_UNPUBLISHED
+    assert list(RecordLink.objects.values_list("primary_object", flat=True)) == ["Contact"]
+    event = linked.connection.events.first()
+    assert (
+        event.kind == ConnectionEvent.Kind.OBJECT_UNPUBLISHED
+        and "1 linked record(s) disconnected" in event.detail
+    )
+    assert contact.is_published
