@@ -5,6 +5,7 @@ direction; its *subscription* says which object of the other org receives it and
 Two-way connections have a publication per direction.
 """
 
+from django.conf import settings
 from django.db import models
 
 from connections.models import Connection
@@ -182,6 +183,7 @@ class QueueStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     IN_PROGRESS = "in_progress", "In Progress"
     RETRYING = "retrying", "Retrying"
+    PENDING_ACCEPTANCE = "pending", "Pending acceptance"
 
 
 class RecordQueueItem(models.Model):
@@ -207,6 +209,9 @@ class RecordQueueItem(models.Model):
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     last_error_code = models.CharField(max_length=80, blank=True)
     last_error_message = models.CharField(max_length=500, blank=True)
+    accepted = models.BooleanField(
+        default=False, help_text="An admin accepted this new record (subscriptions without Auto-Accept)."
+    )
 
     class Meta:
         ordering = ["enqueued_at", "id"]
@@ -255,3 +260,26 @@ class EngineSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection} next at {self.next_cycle_at:%H:%M:%S}"
+
+
+class RejectedRecord(models.Model):
+    """A new record an admin rejected (subscriptions without Auto-Accept): it is not offered again."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="rejected_records")
+    direction = models.CharField(max_length=3, choices=Direction)
+    source_object = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=18)
+    rejected_at = models.DateTimeField(auto_now_add=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "direction", "source_id"], name="replication_one_rejection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_object} {self.source_id} (rejected)"

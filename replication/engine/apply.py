@@ -143,6 +143,8 @@ class Applier:
         payload.source_digest = source_digest(plan, record)
         if payload.missing_parents:
             self._wait_for_parents(plan, item, payload)
+        elif link is None and not (plan.publication.subscription.auto_accept or item.accepted):
+            queue.hold_for_acceptance(item)  # S2S without Auto-Accept: an admin accepts or rejects it
         elif link is None:
             ops.upserts.append(Entry(item, payload))
         elif link.is_deleted:

@@ -17,7 +17,7 @@ from replication.engine.payloads import source_digest
 from replication.engine.plans import ObjectPlan
 from replication.engine.runs import RunCounter
 from replication.filters import matches
-from replication.models import ChangeCursor, QueueAction, RecordLink
+from replication.models import ChangeCursor, QueueAction, RecordLink, RejectedRecord
 
 OVERLAP = timedelta(seconds=5)
 INITIAL_LOOKBACK = timedelta(minutes=5)
@@ -81,8 +81,15 @@ class Capturer:
 
     def _process(self, plan: ObjectPlan, cursor: ChangeCursor, records: list[dict]) -> None:
         links = LinkIndex(self.connection, self.direction).load(r["Id"] for r in records)
+        rejected = set(
+            RejectedRecord.objects.filter(
+                connection=self.connection, direction=self.direction, source_id__in=[r["Id"] for r in records]
+            ).values_list("source_id", flat=True)
+        )
         changes: dict[str, str] = {}
         for record in records:
+            if record["Id"] in rejected:
+                continue
             action = self._action(plan, record, links.get(record["Id"]))
             if action:
                 changes[record["Id"]] = action

@@ -101,6 +101,13 @@ def release(items: Iterable[RecordQueueItem], *, delay: timedelta | None = None)
     )
 
 
+def hold_for_acceptance(item: RecordQueueItem) -> None:
+    """Park a new record until an admin accepts or rejects it (claims never take it)."""
+    RecordQueueItem.objects.filter(pk=item.pk).update(
+        status=QueueStatus.PENDING_ACCEPTANCE, claimed_by="", claimed_at=None, claim_expires_at=None
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff with ±20 % jitter: 30 s, 60 s, 120 s … capped at an hour."""
     seconds = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)

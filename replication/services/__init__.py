@@ -1,5 +1,6 @@
 """Services of the replication app (`<entity>_<verb>`, keyword-only)."""
 
+from replication.services.acceptance import queue_items_accept, queue_items_reject
 from replication.services.preflight import Preflight, publication_preflight
 from replication.services.publication import (
     field_set_published,
@@ -30,6 +31,8 @@ __all__ = [
     "publication_set_filter",
     "publication_set_owner_strategy",
     "publication_unpublish",
+    "queue_items_accept",
+    "queue_items_reject",
     "subscription_analyze",
     "subscription_set_mapping",
     "subscription_subscribe",
