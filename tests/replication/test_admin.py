@@ -65,3 +65,19 @@ def test_publishing_an_unknown_object_is_a_message(manager, linked):
 def test_operators_cannot_publish_or_subscribe(client, linked):
     client.force_login(UserFactory(groups=[OPERATORS]))
     assert publish_in_admin(client, linked, "Account").status_code == 403
+
+
+def test_subscribe_as_another_object(manager, linked):
+    """S2S lets a published object land in another object of the target org."""
+    linked.secondary.org.add_custom_object("Company__c", label="Company", plural_label="Companies")
+    publish_in_admin(manager, linked, "Account")
+    publication = PublishedObject.objects.get(source_object="Account")
+    answer = manager.post(
+        reverse("admin:replication_publish_subscribe", args=[publication.pk]), {"target_object": "company__c"}
+    )
+    subscription = SubscribedObject.objects.get()
+    assert subscription.target_object == "Company__c"
+    assert answer["Location"] == reverse("admin:replication_subscribedobject_change", args=[subscription.pk])
+    assert subscription.fields.get(source_field="Name").target_field == "", (
+        "Company__c.Name holds 80 characters, Account.Name 255: not auto-mapped"
+    )
