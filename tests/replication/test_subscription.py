@@ -79,3 +79,47 @@ def test_subscribing_to_a_missing_object_says_so(linked):
         services.subscription_subscribe(
             publication=publish(linked, "Account"), actor=None, target_object="Widget__c"
         )
+
+
+def test_missing_customize_application_permission_is_explained(db, sfemu_server):
+    """The target's connected user cannot create the external-id field: the error says what to grant."""
+    from connections import services as connection_services
+    from connections.models import Org
+    from tests.connections.emu import connect_by_password, unsaved_org
+
+    primary, secondary = sfemu_server.create_org(), sfemu_server.create_org()
+    weak = secondary.create_user(profile="Standard User", last_name="Integration")
+    app = sfemu_server.create_app(secondary)
+    target = unsaved_org(
+        sfemu_server,
+        secondary,
+        Org.AuthMethod.PASSWORD,
+        client_id=app.client_id,
+        username=weak.username,
+        label="weak secondary",
+    )
+    target.client_secret, target.password, target.security_token = (
+        app.client_secret,
+        weak.password,
+        weak.security_token,
+    )
+    from connections.services import org_connect
+
+    target = org_connect(org=target)
+    connection = connection_services.connection_accept(
+        connection=connection_services.connection_create(
+            actor=None,
+            name="weak",
+            primary_org=connect_by_password(sfemu_server, primary),
+            secondary_org=target,
+            owner_username=primary.username,
+            owner_user_id=primary.user_id,
+        ),
+        actor=None,
+    )
+    publication = services.publication_publish(
+        connection=connection, direction=P2S, source_object="Account", actor=None
+    )
+    with pytest.raises(SubscribeError, match="“Customize Application” permission"):
+        services.subscription_subscribe(publication=publication, actor=None)
+    assert not hasattr(PublishedObject.objects.get(pk=publication.pk), "subscription")
