@@ -32,6 +32,7 @@ from connections.client_errors import (
     error_for,
 )
 from connections.http import build_session
+from connections.metadata_api import MetadataMixin
 from connections.models import Org
 from connections.soap import parse_undelete_response
 
@@ -79,7 +80,7 @@ class QueryPage:
     next_records_url: str | None
 
 
-class SalesforceClient(BulkMixin):
+class SalesforceClient(BulkMixin, MetadataMixin):
     """One org, one client. Not thread-safe: give each worker thread its own."""
 
     def __init__(self, org: Org) -> None:

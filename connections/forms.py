@@ -132,6 +132,7 @@ class ConnectionForm(forms.ModelForm):
             "sync_metadata",
             "sync_feeds_and_audit_fields",
             "max_retry_attempts",
+            "conflict_policy",
         )
         help_texts = {"owner_username": "Username of an active user of the primary org; checked live."}
 

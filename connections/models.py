@@ -125,6 +125,11 @@ class Connection(models.Model):
         ONE_WAY = "one_way", "One-way: primary → secondary"
         TWO_WAY = "two_way", "Two-way"
 
+    class ConflictPolicy(models.TextChoices):
+        PRIMARY_WINS = "primary_wins", "Primary org wins"
+        LATEST_WINS = "latest_wins", "Latest change wins (SystemModstamp)"
+        HOLD = "hold", "Hold for review"
+
     class Suspension(models.TextChoices):
         NONE = "", "Not suspended"
         ADMIN = "admin", "Suspended by an admin"
@@ -142,6 +147,12 @@ class Connection(models.Model):
         "sync feeds and audit fields",
         default=False,
         help_text="Needs the org permission “Set Audit Fields upon Record Creation” in the secondary org.",
+    )
+    conflict_policy = models.CharField(
+        max_length=15,
+        choices=ConflictPolicy,
+        default=ConflictPolicy.PRIMARY_WINS,
+        help_text="Two-way: what happens to a record changed in both orgs since it was last synced.",
     )
     max_retry_attempts = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(0), MaxValueValidator(10)]

@@ -259,3 +259,86 @@ class SubscribedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
             "errors": sum(1 for f in findings if f.level == "error"),
         }
         return TemplateResponse(request, "admin/replication/subscribedobject/analyze.html", context)
+
+
+# --- The record queue (Organization Sync Record Queue), for the monitoring console ------------
+# Kept as one block with its own imports: the configuration admin above is edited separately.
+from django.db.models import QuerySet  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from replication.models import RecordQueueItem  # noqa: E402
+from replication.services.queue import queue_item_remove, queue_item_retry  # noqa: E402
+
+RETRY_QUEUE = "replication.retry_recordqueueitem"
+
+
+@admin.register(RecordQueueItem)
+class RecordQueueItemAdmin(admin.ModelAdmin):
+    """Read-only rows with two doors: Retry now (operators and admins) and removal with Django's
+    confirmation page (whoever may delete queue items: administrators). Export keeps filters."""
+
+    list_display = (
+        "source_object",
+        "record",
+        "connection",
+        "direction",
+        "action",
+        "status",
+        "attempts",
+        "next_retry_at",
+        "enqueued_at",
+        "last_error_code",
+    )
+    list_filter = (
+        "connection",
+        "action",
+        "status",
+        ("source_object", admin.AllValuesFieldListFilter),
+        "direction",
+    )
+    search_fields = ("source_id",)
+    list_select_related = ("connection__primary_org", "connection__secondary_org")
+    actions = ("retry_now", "delete_selected")
+    readonly_fields = ("record",)
+    exclude = ("claimed_by",)
+
+    @admin.display(description="record", ordering="source_id")
+    def record(self, item: RecordQueueItem) -> str:
+        from synclog.export import direction_orgs, record_url
+
+        url = record_url(direction_orgs(item.connection, item.direction)[0], item.source_id)
+        if not url:
+            return item.source_id
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, item.source_id)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RETRY_QUEUE)
+
+    @admin.action(permissions=["retry"], description="Retry now (set the Next Retry Date to now)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[RecordQueueItem]) -> None:
+        changed = queue_item_retry(items=queryset, actor=request.user)
+        self.message_user(request, f"{changed} retrying item(s) are due now; the next sync cycle sends them.")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RecordQueueItem]) -> None:
+        queue_item_remove(items=queryset, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: RecordQueueItem) -> None:
+        queue_item_remove(items=RecordQueueItem.objects.filter(pk=obj.pk), actor=request.user)
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_view)
+        return [path("export/", export, name="replication_recordqueueitem_export"), *super().get_urls()]
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The changelist's rows (its filters, search and order) as CSV."""
+        from synclog.export import queue_csv
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return queue_csv(self.get_changelist_instance(request).queryset)

@@ -184,6 +184,7 @@ class QueueStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In Progress"
     RETRYING = "retrying", "Retrying"
     PENDING_ACCEPTANCE = "pending", "Pending acceptance"
+    CONFLICT = "conflict", "Held: changed in both orgs"
 
 
 class RecordQueueItem(models.Model):

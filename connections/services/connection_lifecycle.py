@@ -20,6 +20,7 @@ Status = Connection.Status
 Kind = ConnectionEvent.Kind
 
 OPTION_FIELDS = (
+    "conflict_policy",
     "direction",
     "sync_users",
     "sync_metadata",

@@ -260,6 +260,7 @@ class Applier:
                     target_object=plan.target_object,
                     target_id=result.id or entry.target_id,
                     target_hash=entry.payload.digest,
+                    source_hash=entry.payload.source_digest,
                 )
             self.counter.succeeded += 1
             log_resolved(

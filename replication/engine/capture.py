@@ -35,6 +35,8 @@ class Capturer:
         self.ctx, self.connection, self.direction = ctx, connection, direction
         self.plans, self.counter = plans, counter
         self.fresh: dict[str, dict] = {}
+        # Linked records whose change is not our own echo (two-way only): conflict candidates.
+        self.changed_here: set[str] = set()
 
     def run(self) -> dict[str, dict]:
         """Queue every change; return this cycle's records by source id."""
@@ -130,6 +132,8 @@ class Capturer:
             if link is None or record.get("IsDeleted"):
                 continue
             digest = source_digest(plan, record)
+            if getattr(link, field_name) and getattr(link, field_name) != digest:
+                self.changed_here.add(record["Id"])
             if getattr(link, field_name) != digest:
                 RecordLink.objects.filter(pk=link.pk).update(**{field_name: digest})
 

@@ -10,6 +10,7 @@ from connections.client_errors import SalesforceApiError
 from connections.models import Connection
 from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavailable
 from replication.engine.capture import Capturer
+from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
 from replication.engine.plans import build_plans
 from replication.engine.runs import recorded_run
@@ -26,6 +27,7 @@ class CycleReport:
     captured: dict[str, int] = field(default_factory=dict)
     applied: dict[str, int] = field(default_factory=dict)
     written: int = 0  # records written or failed: what tells a busy connection from an idle one
+    conflicts: int = 0
     api_calls: int = 0
     resumed: bool = False
     suspended: bool = False
@@ -52,12 +54,13 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
     if connection.suspension == Connection.Suspension.AUTOMATIC:
         report.resumed = _resume_if_orgs_answer(connection, ctx)
     start_calls = ctx.api_calls()
+    captured: dict[str, tuple[list, dict, set]] = {}
     for direction in directions(connection):
         plans = build_plans(connection, direction, ctx.describe)
         if not plans:
             continue
         try:
-            fresh, processed = _capture(ctx, connection, direction, plans)
+            fresh, processed, changed = _capture(ctx, connection, direction, plans)
         except SalesforceApiError as exc:
             logger.warning("capture %s of connection %s failed: %s", direction, connection.pk, exc)
             if _suspend_if_unavailable(connection, exc):
@@ -65,23 +68,34 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
                 break
             continue
         report.captured[direction] = processed
-        if connection.status == Connection.Status.ACTIVE:
-            report.applied[direction], written = _apply(ctx, connection, direction, plans, fresh)
-            report.written += written
-            connection.refresh_from_db()
-            report.suspended = connection.status == Connection.Status.SUSPENDED
+        captured[direction] = (plans, fresh, changed)
+    if len(captured) == 2:
+        every_fresh = {
+            **captured[Direction.PRIMARY_TO_SECONDARY][1],
+            **captured[Direction.SECONDARY_TO_PRIMARY][1],
+        }
+        report.conflicts = resolve_conflicts(connection, {d: c[2] for d, c in captured.items()}, every_fresh)
+    for direction, (plans, fresh, _) in captured.items():
+        connection.refresh_from_db()
+        if connection.status != Connection.Status.ACTIVE:
+            break
+        report.applied[direction], written = _apply(ctx, connection, direction, plans, fresh)
+        report.written += written
+    connection.refresh_from_db()
+    report.suspended = report.suspended or connection.status == Connection.Status.SUSPENDED
     report.api_calls = ctx.api_calls() - start_calls
     return report
 
 
-def _capture(ctx: EngineContext, connection: Connection, direction: str, plans) -> tuple[dict, int]:
+def _capture(ctx: EngineContext, connection: Connection, direction: str, plans) -> tuple[dict, int, set]:
     with recorded_run(connection, SyncRun.Kind.CAPTURE, direction) as counter:
         before = ctx.api_calls()
+        capturer = Capturer(ctx, connection, direction, plans, counter)
         try:
-            fresh = Capturer(ctx, connection, direction, plans, counter).run()
+            fresh = capturer.run()
         finally:
             counter.api_calls = ctx.api_calls() - before
-    return fresh, counter.processed
+    return fresh, counter.processed, capturer.changed_here
 
 
 def _suspend_if_unavailable(connection: Connection, exc: SalesforceApiError) -> bool:

@@ -77,7 +77,10 @@ class LinkIndex:
             "is_deleted": False,
         }
         if source_hash:
+            # Two-way: the source holds this state, and the target now mirrors it — so the other
+            # direction, reading the target back, would send exactly this: mark it as sent.
             sides[self.source_hash_field()] = source_hash
+            sides["s2p_sent_hash" if self.forward else "p2s_sent_hash"] = source_hash
         link = self.by_source.get(source_id)
         if link is None:
             link, _ = RecordLink.objects.update_or_create(

@@ -13,6 +13,7 @@ def form_for(primary, secondary, **data) -> ConnectionForm:
         "name": "Prod to DR",
         "primary_org": primary.pk,
         "secondary_org": secondary.pk,
+        "conflict_policy": "primary_wins",
         "direction": "one_way",
         "max_retry_attempts": 5,
         **data,

@@ -6,7 +6,7 @@ from connections.client import SalesforceClient
 from connections.models import Connection
 from replication import services
 from replication.engine.cycle import sync_once
-from replication.models import Direction, RecordLink
+from replication.models import Direction, RecordLink, RecordQueueItem
 from synclog.models import ConnectionEvent, SyncLog
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
@@ -64,11 +64,10 @@ def test_request_limit_suspends_automatically_and_resumes_when_the_org_answers(b
     connection = Connection.objects.get(pk=both_ways.connection.pk)
     assert (connection.status, connection.suspension) == (Connection.Status.SUSPENDED, "automatic")
     assert connection.events.filter(kind=ConnectionEvent.Kind.SUSPENDED).exists()
-    assert SyncLog.objects.get(source_id=source_id).status == SyncLog.Status.RETRYING
+    pending = RecordQueueItem.objects.get(source_id=source_id)
+    assert pending.action == "generic_update", "the change waits in the queue, nothing is lost"
 
     secondary.clear_faults()
-    from replication.models import RecordQueueItem
-
     RecordQueueItem.objects.update(next_retry_at=None, status="queued")
     sync_once(connection)
     connection.refresh_from_db()
@@ -77,4 +76,5 @@ def test_request_limit_suspends_automatically_and_resumes_when_the_org_answers(b
     sync_once(connection)
     target_id = RecordLink.objects.get(primary_id=source_id).secondary_id
     assert secondary.org.get("Account", target_id, ["Name"], api_version="62.0")["Name"] == "Limited 2"
-    assert SyncLog.objects.get(source_id=source_id).status == SyncLog.Status.RESOLVED
+    assert not RecordQueueItem.objects.exists()
+    assert not SyncLog.objects.filter(status=SyncLog.Status.FAILED).exists()

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{item}: captured {captured} change(s), applied {applied} queue item(s), "
                 f"{report.api_calls} API call(s)"
-                + (" — suspended: an org is unavailable" if report.suspended else "")
+                + (" — the connection is suspended: changes wait in the queue" if report.suspended else "")
             )
 
 
