@@ -28,7 +28,7 @@ HTTP_RETRY = Retry(
     status_forcelist=(502, 503, 504),
     allowed_methods=None,
     backoff_factor=0.5,
-    respect_retry_after_header=True,
+    respect_retry_after_header=False,  # a long Retry-After (maintenance) must not block a worker
     raise_on_status=False,
 )
 

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "connections",
     "replication",
     "synclog",
+    "metadiff",
 ]
 
 MIDDLEWARE = [
@@ -167,3 +168,15 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {"django-q": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False}},
 }
+
+# --- Monitoring: sync log retention, alert emails, /metrics (see docs/monitoring.md) ---
+ORGSYNC_LOG_RETENTION_DAYS = env.int("ORGSYNC_LOG_RETENTION_DAYS", default=90)
+ORGSYNC_ALERT_EMAILS = env.list("ORGSYNC_ALERT_EMAILS", default=[])
+ORGSYNC_ALERT_FAILURE_THRESHOLD = env.int("ORGSYNC_ALERT_FAILURE_THRESHOLD", default=10)
+ORGSYNC_ALERT_FAILURE_WINDOW_HOURS = env.int("ORGSYNC_ALERT_FAILURE_WINDOW_HOURS", default=24)
+ORGSYNC_ALERT_QUEUE_REPORT_HOURS = env.int("ORGSYNC_ALERT_QUEUE_REPORT_HOURS", default=12)
+# Unset: /metrics answers 404. Prometheus sends it as `Authorization: Bearer <token>`.
+ORGSYNC_METRICS_TOKEN = env.str("ORGSYNC_METRICS_TOKEN", default="")
+# Outgoing mail for alerts, e.g. smtp+tls://user:password@smtp.example.com:587
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orgsync@localhost")

@@ -21,11 +21,19 @@ from replication.engine.links import LinkIndex
 from replication.engine.payloads import Payload, build_payload, referenced_ids, source_digest
 from replication.engine.plans import OWNER_FIELD, ObjectPlan
 from replication.engine.runs import RunCounter
-from replication.models import EXTERNAL_ID_FIELD, OwnerStrategy, QueueAction, RecordLink, RecordQueueItem
+from replication.models import (
+    EXTERNAL_ID_FIELD,
+    OwnerStrategy,
+    QueueAction,
+    QueueStatus,
+    RecordLink,
+    RecordQueueItem,
+)
 from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
 PARENT_WAIT = timedelta(seconds=5)
+READ_FAILURE_WAIT = timedelta(seconds=30)
 READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit
 TARGET_GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
 SUSPENDING_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNREACHABLE"}
@@ -76,8 +84,21 @@ class Applier:
             queue.drop(orphan)  # no longer published or subscribed
         for plan in self.plans:
             if by_object.get(plan.source_object):
-                self._apply_object(plan, by_object[plan.source_object])
+                self._apply_batch(plan, by_object[plan.source_object])
         return len(items)
+
+    def _apply_batch(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> None:
+        """A read that fails (the source's records, the owners' users) gives the batch back to
+        the queue for later; an org outage also suspends the connection."""
+        try:
+            self._apply_object(plan, batch)
+        except SalesforceApiError as exc:
+            still_mine = RecordQueueItem.objects.filter(
+                pk__in=[i.pk for i in batch], status=QueueStatus.IN_PROGRESS
+            )
+            queue.release(list(still_mine), delay=READ_FAILURE_WAIT)
+            logger.warning("apply of %s paused: %s", plan.source_object, exc)
+            self._suspend_if_unavailable(exc)
 
     # --- reading ---------------------------------------------------------------------------
     def _records(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> dict[str, dict]:

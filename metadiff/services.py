@@ -1,0 +1,382 @@
+"""metadiff services: create a comparison, run it, deploy from it, schedule it.
+
+Doors (admin, commands, django-q2 tasks) call these; the work itself is plain Python in
+metadiff.retrieve / compare / package. `*_start` services record the row and queue a task with
+its id; `*_execute` services do the work in the worker and always finalize the row.
+"""
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from connections.client import SalesforceClient
+from connections.client_errors import SalesforceApiError
+from connections.metadata_api import DeployRequest, DeployResult, MetadataType, Waiter
+from connections.models import Org
+from metadiff.compare import Component, ComponentDiff, State, compare, counts
+from metadiff.errors import InvalidSelection, MetadiffError, RunNotReady
+from metadiff.models import ComponentDifference, Deployment, DiffRun, OrgDifference
+from metadiff.package import build_deploy_zip
+from metadiff.retrieve import take_snapshot
+
+logger = logging.getLogger(__name__)
+SCHEDULED_FUNC = "metadiff.tasks.scheduled_get_differences"
+DEPLOY_STATUS = {
+    "Succeeded": Deployment.Status.SUCCEEDED,
+    "SucceededPartial": Deployment.Status.SUCCEEDED_PARTIAL,
+}
+
+
+def org_difference_create(
+    *,
+    name: str,
+    source_org: Org,
+    destination_org: Org,
+    exclude_managed: bool = False,
+    member_differences: bool = True,
+    profile_batch_size: int = 500,
+    batch_size: int = 2000,
+    actor: AbstractBaseUser | None = None,
+) -> OrgDifference:
+    """A named comparison; validates like the admin form does."""
+    difference = OrgDifference(
+        name=name,
+        source_org=source_org,
+        destination_org=destination_org,
+        exclude_managed=exclude_managed,
+        member_differences=member_differences,
+        profile_batch_size=profile_batch_size,
+        batch_size=batch_size,
+        created_by=actor,
+    )
+    difference.full_clean()
+    difference.save()
+    return difference
+
+
+# --- Get Differences ------------------------------------------------------------------------
+
+
+def diff_run_start(
+    *,
+    difference: OrgDifference,
+    actor: AbstractBaseUser | None = None,
+    trigger: str = DiffRun.Trigger.MANUAL,
+) -> DiffRun:
+    """Queue a run of Get Differences (runs inline when django-q2 is in sync mode)."""
+    run = DiffRun.objects.create(
+        difference=difference,
+        trigger=trigger,
+        started_by=actor,
+        exclude_managed=difference.exclude_managed,
+        member_differences=difference.member_differences,
+        progress_message="Queued",
+    )
+    task_id = async_task("metadiff.tasks.get_differences", run.pk, task_name=f"metadiff-run-{run.pk}")
+    DiffRun.objects.filter(pk=run.pk).update(task_id=str(task_id or ""))
+    run.refresh_from_db()
+    return run
+
+
+class _RunReporter:
+    """Writes a run's progress and log lines to its row as they happen."""
+
+    def __init__(self, run: DiffRun) -> None:
+        self.run = run
+
+    def line(self, message: str) -> None:
+        logger.info("metadiff run %s: %s", self.run.pk, message)
+        self.run.log += f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
+        DiffRun.objects.filter(pk=self.run.pk).update(log=self.run.log)
+
+    def progress(self, percent: int, message: str) -> None:
+        self.run.progress, self.run.progress_message = percent, message[:200]
+        DiffRun.objects.filter(pk=self.run.pk).update(progress=percent, progress_message=message[:200])
+
+    def span(self, low: int, high: int, org_label: str):
+        def report(done: int, total: int, message: str) -> None:
+            self.progress(low + (high - low) * done // max(total, 1), f"{org_label}: {message}")
+            self.line(f"{org_label}: {message}")
+
+        return report
+
+
+def diff_run_execute(*, run_id: int, wait: Waiter | None = None) -> DiffRun:
+    """Retrieve both orgs, compare, store the differences. Safe to run twice: a finished run is
+    left as it is, an interrupted one starts over."""
+    run = DiffRun.objects.select_related("difference__source_org", "difference__destination_org").get(
+        pk=run_id
+    )
+    if run.finished:
+        return run
+    difference = run.difference
+    reporter = _RunReporter(run)
+    run.components.all().delete()
+    run.status, run.started_at, run.log, run.error = DiffRun.Status.RUNNING, timezone.now(), "", ""
+    run.save(update_fields=["status", "started_at", "log", "error"])
+    reporter.line(
+        f"Comparing {difference.source_org} (source) with {difference.destination_org} (destination)"
+    )
+    try:
+        diffs, source_types = _differences(run, reporter, wait)
+    except (SalesforceApiError, MetadiffError, ValueError) as exc:
+        return _finish_run(run, reporter, error=str(exc))
+    except Exception as exc:
+        _finish_run(run, reporter, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        raise
+    with transaction.atomic():
+        ComponentDifference.objects.bulk_create([_component_row(run, diff) for diff in diffs], batch_size=500)
+        run.counts = counts(diffs)
+        run.types = {name: _type_json(t) for name, t in source_types.items()}
+        run.api_version = difference.destination_org.api_version
+        run.save(update_fields=["counts", "types", "api_version"])
+    summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in run.counts.items())
+    reporter.line(f"Compared {len(diffs)} components: {summary}")
+    return _finish_run(run, reporter)
+
+
+def _differences(run: DiffRun, reporter: _RunReporter, wait: Waiter | None):
+    difference = run.difference
+    snapshots = []
+    for low, high, org in ((0, 45, difference.source_org), (45, 90, difference.destination_org)):
+        snapshot = take_snapshot(
+            SalesforceClient(org),
+            profile_batch_size=difference.profile_batch_size,
+            batch_size=difference.batch_size,
+            progress=reporter.span(low, high, org.label),
+            wait=wait,
+        )
+        for problem in snapshot.problems:
+            reporter.line(f"{org.label}: {problem}")
+        snapshots.append(snapshot)
+    reporter.progress(90, "Comparing")
+    source, destination = snapshots
+    diffs = compare(source.components, destination.components, exclude_managed=run.exclude_managed)
+    return diffs, source.types
+
+
+def _finish_run(run: DiffRun, reporter: _RunReporter, *, error: str = "") -> DiffRun:
+    if error:
+        reporter.line(f"Failed: {error}")
+    run.status = DiffRun.Status.FAILED if error else DiffRun.Status.SUCCEEDED
+    run.error, run.finished_at = error, timezone.now()
+    run.progress, run.progress_message = (run.progress, "Failed") if error else (100, "Done")
+    run.save(update_fields=["status", "error", "finished_at", "progress", "progress_message"])
+    return run
+
+
+def _component_row(run: DiffRun, diff: ComponentDiff) -> ComponentDifference:
+    source = diff.source
+    return ComponentDifference(
+        run=run,
+        type=diff.type,
+        full_name=diff.full_name,
+        state=diff.state.value,
+        managed=diff.managed,
+        namespace=diff.namespace,
+        members=[m.as_dict() for m in diff.members] if run.member_differences else [],
+        source_body=source.body if source and diff.state != State.IDENTICAL else None,
+        source_content=(source.content or "") if source and diff.state != State.IDENTICAL else "",
+    )
+
+
+def _type_json(info: MetadataType) -> dict:
+    return {
+        "directory": info.directory,
+        "suffix": info.suffix,
+        "meta_file": info.meta_file,
+        "in_folder": info.in_folder,
+        "children": list(info.children),
+    }
+
+
+def diff_run_rerun(*, run: DiffRun, actor: AbstractBaseUser | None = None) -> DiffRun:
+    """Run the same org difference again, now."""
+    return diff_run_start(difference=run.difference, actor=actor)
+
+
+# --- Synchronize Orgs ------------------------------------------------------------------------
+
+
+def deployment_start(
+    *,
+    run: DiffRun,
+    additions: Iterable[tuple[str, str]] = (),
+    deletions: Iterable[tuple[str, str]] = (),
+    validate_only: bool = False,
+    test_level: str = Deployment.TestLevel.NO_TEST_RUN,
+    run_tests: Iterable[str] = (),
+    actor: AbstractBaseUser | None = None,
+) -> Deployment:
+    """Check the selection against the run and queue its deployment to the destination org."""
+    if run.status != DiffRun.Status.SUCCEEDED:
+        raise RunNotReady(f"Run {run.pk} has not finished successfully: there is nothing to deploy.")
+    additions, deletions = _checked(run, list(additions), list(deletions))
+    tests = [t.strip() for t in run_tests if t.strip()]
+    if test_level not in Deployment.TestLevel.values:
+        raise InvalidSelection(f"Unknown Apex test level {test_level!r}.")
+    if test_level == Deployment.TestLevel.RUN_SPECIFIED_TESTS and not tests:
+        raise InvalidSelection("Run specified tests needs the names of the test classes to run.")
+    deployment = Deployment.objects.create(
+        run=run,
+        additions=additions,
+        deletions=deletions,
+        validate_only=validate_only,
+        test_level=test_level,
+        run_tests=tests if test_level == Deployment.TestLevel.RUN_SPECIFIED_TESTS else [],
+        started_by=actor,
+    )
+    task_id = async_task("metadiff.tasks.deploy", deployment.pk, task_name=f"metadiff-deploy-{deployment.pk}")
+    Deployment.objects.filter(pk=deployment.pk).update(task_id=str(task_id or ""))
+    deployment.refresh_from_db()
+    return deployment
+
+
+def _checked(
+    run: DiffRun, additions: list[tuple[str, str]], deletions: list[tuple[str, str]]
+) -> tuple[list[list[str]], list[list[str]]]:
+    if not additions and not deletions:
+        raise InvalidSelection("Select at least one component to add to or delete from the destination.")
+    rows = {(c.type, c.full_name.lower()): c for c in run.components.all()}
+    problems, add, delete = [], [], []
+    for wanted, out, allowed, verb in (
+        (additions, add, "can_add", "add"),
+        (deletions, delete, "can_delete", "delete"),
+    ):
+        for type_name, name in wanted:
+            row = rows.get((type_name, name.lower()))
+            if row is None or not getattr(row, allowed):
+                state = row.state_label.lower() if row else "not in this run"
+                problems.append(
+                    f"cannot {verb} {type_name} {name} ({'managed' if row and row.managed else state})"
+                )
+            else:
+                out.append([row.type, row.full_name])
+    if problems:
+        raise InvalidSelection("; ".join(problems))
+    return add, delete
+
+
+def deployment_execute(*, deployment_id: int, wait: Waiter | None = None) -> Deployment:
+    """Build the deploy zip from the run's source files, deploy it, record the outcome."""
+    deployment = Deployment.objects.select_related("run__difference__destination_org").get(pk=deployment_id)
+    if deployment.status not in (Deployment.Status.QUEUED, Deployment.Status.IN_PROGRESS):
+        return deployment
+    run = deployment.run
+    rows = {(c.type, c.full_name): c for c in run.components.all()}
+    additions = [_as_component(rows[(t, n)], run.types) for t, n in deployment.additions]
+    types = {
+        name: MetadataType(name=name, **{**t, "children": tuple(t["children"])})
+        for name, t in run.types.items()
+    }
+    deployment.status = Deployment.Status.IN_PROGRESS
+    deployment.log = _stamp(
+        f"{'Validating' if deployment.validate_only else 'Deploying'} {len(additions)} additions and "
+        f"{len(deployment.deletions)} deletions to {run.difference.destination_org} ({deployment.test_level})"
+    )
+    deployment.save(update_fields=["status", "log"])
+    request = DeployRequest(
+        check_only=deployment.validate_only,
+        test_level=deployment.test_level,
+        run_tests=tuple(deployment.run_tests),
+    )
+    try:
+        zipped = build_deploy_zip(additions, [tuple(d) for d in deployment.deletions], types, run.api_version)
+        result = SalesforceClient(run.difference.destination_org).md_deploy(zipped, request, wait=wait)
+    except SalesforceApiError as exc:
+        deployment.status, deployment.error = Deployment.Status.FAILED, str(exc)
+        deployment.log += _stamp(f"Failed: {exc}")
+    else:
+        _record(deployment, result)
+    deployment.finished_at = timezone.now()
+    deployment.save()
+    return deployment
+
+
+def _as_component(row: ComponentDifference, types: dict) -> Component:
+    content = row.source_content if types.get(row.type, {}).get("meta_file") else None
+    return Component(row.type, row.full_name, row.source_body or {}, content)
+
+
+def _record(deployment: Deployment, result: DeployResult) -> None:
+    deployment.async_id = result.id
+    deployment.status = DEPLOY_STATUS.get(result.status, Deployment.Status.FAILED)
+    deployment.components_total = result.components_total
+    deployment.components_deployed = result.components_deployed
+    deployment.tests_total = result.tests_total
+    deployment.component_errors = [
+        {"type": m.component_type, "name": m.full_name, "problem": m.problem}
+        for m in result.component_failures
+    ]
+    deployment.test_failures = [
+        {"class": f.class_name, "method": f.method, "message": f.message} for f in result.test_failures
+    ]
+    deployment.coverage_warnings = list(result.coverage_warnings)
+    deployment.error = result.error_message
+    deployment.log += _stamp(
+        f"{result.status}: {result.components_deployed} of {result.components_total} components, "
+        f"{result.component_errors} component errors, "
+        f"{result.test_errors} test failures of {result.tests_total}"
+        + (" (validation only: nothing was changed)" if deployment.validate_only else "")
+    )
+    for error in deployment.component_errors:
+        deployment.log += _stamp(f"Component error: {error['type']} {error['name']}: {error['problem']}")
+    for failure in deployment.test_failures:
+        deployment.log += _stamp(
+            f"Test failure: {failure['class']}.{failure['method']}: {failure['message']}"
+        )
+    if result.error_message:
+        deployment.log += _stamp(f"Error: {result.error_message}")
+
+
+def _stamp(message: str) -> str:
+    return f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
+
+
+# --- Schedule --------------------------------------------------------------------------------
+
+
+def org_difference_schedule(
+    *, difference: OrgDifference, repeat: str | None, at: datetime.time | None = None, weekday: int = 0
+) -> Schedule | None:
+    """Repeat Get Differences daily or weekly (`weekday` 0 = Monday) at `at` (local time);
+    `repeat=None` removes the schedule."""
+    if repeat is None:
+        if difference.schedule_id:
+            Schedule.objects.filter(pk=difference.schedule_id).delete()
+            difference.schedule = None
+            difference.save(update_fields=["schedule"])
+        return None
+    kinds = {"daily": Schedule.DAILY, "weekly": Schedule.WEEKLY}
+    if repeat not in kinds or at is None:
+        raise MetadiffError("A schedule repeats daily or weekly at a time of day.")
+    schedule = difference.schedule or Schedule(func=SCHEDULED_FUNC)
+    schedule.name = f"Org difference {difference.pk}: {difference.name}"[:100]
+    schedule.func, schedule.args = SCHEDULED_FUNC, repr((difference.pk,))
+    schedule.schedule_type = kinds[repeat]
+    schedule.repeats = -1
+    schedule.next_run = next_run_at(at, weekday if repeat == "weekly" else None)
+    schedule.save()
+    if difference.schedule_id != schedule.pk:
+        difference.schedule = schedule
+        difference.save(update_fields=["schedule"])
+    return schedule
+
+
+def next_run_at(
+    at: datetime.time, weekday: int | None, now: datetime.datetime | None = None
+) -> datetime.datetime:
+    """The next moment (current timezone) at time `at`, on `weekday` when given."""
+    now = timezone.localtime(now or timezone.now())
+    candidate = now.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    if weekday is not None:
+        candidate += datetime.timedelta(days=(weekday - candidate.weekday()) % 7)
+    if candidate <= now:
+        candidate += datetime.timedelta(days=7 if weekday is not None else 1)
+    return candidate
