@@ -69,8 +69,14 @@ class SyncLog(models.Model):
     message = models.CharField(max_length=1000, blank=True)
     fields = models.CharField(max_length=500, blank=True, help_text="Field API names the error names.")
     attempt = models.PositiveSmallIntegerField(default=1)
+    retried_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an operator last sent this Failed record again."
+    )
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -121,3 +127,34 @@ class SyncRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class Dashboard(SyncRun):
+    """No table of its own: gives the monitoring dashboard its place on the admin index
+    (/admin/synclog/dashboard/), the way django-q2 puts proxy models there."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "dashboard"
+
+
+class AlertSent(models.Model):
+    """An alert that went out, so the same one is not sent twice for one window."""
+
+    class Kind(models.TextChoices):
+        FAILURES = "failures", "Failures over the threshold"
+        SUSPENDED = "suspended", "Connection suspended automatically"
+        QUEUE_WHILE_SUSPENDED = "queue_suspended", "Queue size while suspended"
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind)
+    key = models.CharField(max_length=40, blank=True, help_text="What the alert was about, e.g. an event id.")
+    recipients = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["connection", "kind", "sent_at"], name="synclog_alert_last")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.connection_id}) at {self.sent_at:%Y-%m-%d %H:%M}"

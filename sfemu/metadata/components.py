@@ -250,7 +250,7 @@ class CustomObjects:
                 enableActivities=bool(obj.extra.get("allow_activities", True)),
                 enableFeeds=False,
                 enableHistory=False,
-                enableReports=bool(defn.get("md_extra", {}).get("enableReports", False)),
+                enableReports=_flag(defn.get("md_extra", {}).get("enableReports", False)),
                 enableSearch=True,
                 label=obj.label,
                 nameField=nf,
@@ -1260,3 +1260,8 @@ HANDLERS: dict[str, Any] = {
     "Role": Roles(),
     "InstalledPackage": InstalledPackages(),
 }
+
+
+def _flag(value: object) -> bool:
+    """A metadata checkbox as stored: True/False, or the XML text "true"/"false"."""
+    return value.strip().lower() == "true" if isinstance(value, str) else bool(value)

@@ -1,0 +1,124 @@
+"""GET /metrics: Prometheus text exposition (format 0.0.4), written by hand.
+
+The numbers are read from the database at scrape time (synclog.selectors), so every web worker
+answers the same: no process-local registry to keep in step, hence no client library.
+Behind a bearer token from ORGSYNC_METRICS_TOKEN; unset, the endpoint does not exist (404).
+"""
+
+import hmac
+from collections.abc import Iterable, Iterator
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from synclog.conf import app_settings
+from synclog.selectors import ConnectionStats, OrgUsage, connection_stats, org_usage
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+Sample = tuple[dict[str, str], float]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def family(name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> Iterator[str]:
+    yield f"# HELP {name} {help_text}"
+    yield f"# TYPE {name} {kind}"
+    for labels, value in samples:
+        rendered = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items())
+        yield f"{name}{{{rendered}}} {_number(value)}" if rendered else f"{name} {_number(value)}"
+
+
+def exposition(stats: list[ConnectionStats], orgs: list[OrgUsage]) -> str:
+    def conn(s: ConnectionStats) -> dict[str, str]:
+        return {"connection": s.connection.name}
+
+    lines = [
+        *family(
+            "orgsync_connection_status",
+            "gauge",
+            "1 for the connection's current status.",
+            ((conn(s) | {"status": s.connection.status}, 1) for s in stats),
+        ),
+        *family(
+            "orgsync_queue_items",
+            "gauge",
+            "Pending record queue items by action and status.",
+            (
+                (conn(s) | {"action": cell.action, "status": cell.status}, cell.count)
+                for s in stats
+                for cell in s.queue
+            ),
+        ),
+        *family(
+            "orgsync_queue_depth",
+            "gauge",
+            "Pending record queue items.",
+            ((conn(s), s.queue_depth) for s in stats),
+        ),
+        *family(
+            "orgsync_queue_oldest_item_age_seconds",
+            "gauge",
+            "Age of the oldest pending queue item (0 when empty).",
+            ((conn(s), s.oldest_item_age or 0) for s in stats),
+        ),
+        *family(
+            "orgsync_lag_seconds",
+            "gauge",
+            "Larger of the oldest item age and the time since the last capture (absent before one).",
+            ((conn(s), s.lag_seconds) for s in stats if s.lag_seconds is not None),
+        ),
+        *family(
+            "orgsync_records_succeeded_24h",
+            "gauge",
+            "Records written by apply and bulk runs that started in the last 24 hours.",
+            ((conn(s), s.succeeded_24h) for s in stats),
+        ),
+        *family(
+            "orgsync_records_failed_24h",
+            "gauge",
+            "Records that failed for good in apply and bulk runs of the last 24 hours.",
+            ((conn(s), s.failed_24h) for s in stats),
+        ),
+        *family(
+            "orgsync_success_ratio_24h",
+            "gauge",
+            "succeeded / (succeeded + failed) over 24 hours, a retried success counting once.",
+            ((conn(s), s.success.rate) for s in stats if s.success.rate is not None),
+        ),
+        *family(
+            "orgsync_org_api_requests_used",
+            "gauge",
+            "API requests the org used in the last 24 hours, as last measured.",
+            (({"org": o.org.label, "org_id": o.org.org_id}, o.used) for o in orgs if o.used is not None),
+        ),
+        *family(
+            "orgsync_org_api_requests_limit",
+            "gauge",
+            "The org's daily API request limit.",
+            (({"org": o.org.label, "org_id": o.org.org_id}, o.limit) for o in orgs if o.limit is not None),
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _authorized(request: HttpRequest, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    token = app_settings.METRICS_TOKEN
+    if not token:
+        raise Http404("Metrics are off: set ORGSYNC_METRICS_TOKEN.")
+    if not _authorized(request, token):
+        response = HttpResponse("A bearer token is required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="orgsync metrics"'
+        return response
+    return HttpResponse(exposition(connection_stats(), org_usage()), content_type=CONTENT_TYPE)
