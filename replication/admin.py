@@ -298,7 +298,7 @@ class RecordQueueItemAdmin(admin.ModelAdmin):
     )
     search_fields = ("source_id",)
     list_select_related = ("connection__primary_org", "connection__secondary_org")
-    actions = ("retry_now", "delete_selected")
+    actions = ("retry_now", "accept_records", "reject_records", "delete_selected")
     readonly_fields = ("record",)
     exclude = ("claimed_by",)
 
@@ -324,6 +324,19 @@ class RecordQueueItemAdmin(admin.ModelAdmin):
     def retry_now(self, request: HttpRequest, queryset: QuerySet[RecordQueueItem]) -> None:
         changed = queue_item_retry(items=queryset, actor=request.user)
         self.message_user(request, f"{changed} retrying item(s) are due now; the next sync cycle sends them.")
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("connections.manage_connections")
+
+    @admin.action(permissions=["manage"], description="Accept pending records (they are sent next cycle)")
+    def accept_records(self, request: HttpRequest, queryset: QuerySet[RecordQueueItem]) -> None:
+        accepted = services.queue_items_accept(items=queryset, actor=request.user)
+        self.message_user(request, f"{accepted} pending record(s) accepted; the next sync cycle sends them.")
+
+    @admin.action(permissions=["manage"], description="Reject pending records (never offered again)")
+    def reject_records(self, request: HttpRequest, queryset: QuerySet[RecordQueueItem]) -> None:
+        rejected = services.queue_items_reject(items=queryset, actor=request.user)
+        self.message_user(request, f"{rejected} pending record(s) rejected.")
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RecordQueueItem]) -> None:
         queue_item_remove(items=queryset, actor=request.user)

@@ -61,3 +61,24 @@ def test_updates_of_linked_records_need_no_acceptance(manual):
     sync_once(manual.connection)
     target = RecordLink.objects.get(primary_id=source_id).secondary_id
     assert manual.secondary.org.get("Account", target, ["Name"], api_version="62.0")["Name"] == "Renamed"
+
+
+def test_admin_accepts_and_rejects_pending_records(manual, client):
+    from django.urls import reverse
+
+    from orgsync.roles import ADMINISTRATORS, OPERATORS
+    from tests.factories import UserFactory
+
+    keep, drop = new_account(manual, "Keep"), new_account(manual, "Drop")
+    sync_once(manual.connection)
+    items = {i.source_id: i for i in RecordQueueItem.objects.all()}
+    url = reverse("admin:replication_recordqueueitem_changelist")
+    client.force_login(UserFactory(groups=[OPERATORS]))
+    refused = client.post(url, {"action": "accept_records", "_selected_action": [items[keep].pk]})
+    assert RecordQueueItem.objects.get(pk=items[keep].pk).status == QueueStatus.PENDING_ACCEPTANCE, refused
+    client.force_login(UserFactory(groups=[ADMINISTRATORS]))
+    client.post(url, {"action": "accept_records", "_selected_action": [items[keep].pk]})
+    client.post(url, {"action": "reject_records", "_selected_action": [items[drop].pk]})
+    sync_once(manual.connection)
+    assert target_count(manual) == 1
+    assert RecordLink.objects.filter(primary_id=keep).exists() and not RecordQueueItem.objects.exists()
