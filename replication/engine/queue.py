@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,31 +27,34 @@ def enqueue(connection: Connection, direction: str, source_object: str, changes:
     if not changes:
         return 0
     items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
-    existing = set(items.filter(source_id__in=changes).values_list("source_id", flat=True))
-    created = 0
-    for source_id, action in changes.items():
-        if source_id in existing or not _create(connection, direction, source_object, source_id, action):
-            items.filter(source_id=source_id).update(
-                version=F("version") + 1, action=action, updated_at=timezone.now()
-            )
-        else:
-            created += 1
-    return created
-
-
-def _create(connection: Connection, direction: str, source_object: str, source_id: str, action: str) -> bool:
-    try:
-        with transaction.atomic():
-            RecordQueueItem.objects.create(
-                connection=connection,
-                direction=direction,
-                source_object=source_object,
-                source_id=source_id,
+    existing: set[str] = set()
+    ids = list(changes)
+    for start in range(0, len(ids), 500):
+        existing |= set(
+            items.filter(source_id__in=ids[start : start + 500]).values_list("source_id", flat=True)
+        )
+    new = [
+        RecordQueueItem(
+            connection=connection, direction=direction, source_object=source_object, source_id=i, action=a
+        )
+        for i, a in changes.items()
+        if i not in existing
+    ]
+    # A capture of the same connection and direction runs under a lease, so a conflict here is
+    # rare; ignore_conflicts keeps a racing insert from failing the whole batch.
+    RecordQueueItem.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    collapse: dict[str, list[str]] = {}
+    for source_id in existing:
+        collapse.setdefault(changes[source_id], []).append(source_id)
+    for action, source_ids in collapse.items():
+        for start in range(0, len(source_ids), 500):
+            items.filter(source_id__in=source_ids[start : start + 500]).update(
+                version=F("version") + 1,
                 action=action,
+                source_object=source_object,
+                updated_at=timezone.now(),
             )
-        return True
-    except IntegrityError:  # another capture created it meanwhile: collapse instead
-        return False
+    return len(new)
 
 
 def _ready(now) -> Q:
