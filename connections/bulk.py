@@ -9,7 +9,7 @@ from typing import Any
 
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
-from connections.client_errors import error_for
+from connections.client_errors import error_from_body
 
 TERMINAL_STATES = {"JobComplete", "Failed", "Aborted"}
 
@@ -88,9 +88,6 @@ def _bulk_error(response):
         body = response.json()
     except ValueError:
         body = []
-    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-    return error_for(
-        status=response.status_code,
-        error_code=first.get("errorCode", ""),
-        message=first.get("message", f"Bulk API answered HTTP {response.status_code}"),
+    return error_from_body(
+        response.status_code, body, fallback=f"Bulk API answered HTTP {response.status_code}"
     )

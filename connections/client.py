@@ -30,6 +30,7 @@ from connections.client_errors import (
     RetryableError,
     SalesforceApiError,
     error_for,
+    error_from_body,
 )
 from connections.http import build_session
 from connections.metadata_api import MetadataMixin
@@ -182,12 +183,7 @@ class SalesforceClient(BulkMixin, MetadataMixin):
     def _collection_answer(answer: dict) -> list[RecordResult]:
         body = answer.get("body")
         if answer.get("httpStatusCode", 500) >= 400 or not isinstance(body, list):
-            first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-            raise error_for(
-                status=answer.get("httpStatusCode"),
-                error_code=first.get("errorCode", ""),
-                message=first.get("message", "composite subrequest failed"),
-            )
+            raise error_from_body(answer.get("httpStatusCode"), body, fallback="composite subrequest failed")
         return [RecordResult.from_json(item) for item in body]
 
     def undelete(self, ids: list[str]) -> list[RecordResult]:

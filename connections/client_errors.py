@@ -59,6 +59,21 @@ def error_for(*, status: int | None, error_code: str, message: str, fields=()) -
     return cls(message, error_code=error_code, status=status, fields=tuple(fields or ()))
 
 
+def error_from_body(
+    status: int | None, body: object, *, fallback: str, prefix: str = ""
+) -> SalesforceApiError:
+    """The exception for a Salesforce error body (`[{"errorCode", "message", …}]`), or `fallback`
+    as the message when the body says nothing usable."""
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    message = first.get("message") or fallback
+    return error_for(
+        status=status,
+        error_code=first.get("errorCode", ""),
+        message=f"{prefix}{message}",
+        fields=first.get("fields") or (),
+    )
+
+
 @dataclass(frozen=True)
 class RecordError:
     status_code: str

@@ -10,6 +10,7 @@ from urllib.parse import quote_plus
 
 from django.utils.dateparse import parse_datetime
 
+from connections.client_errors import error_from_body
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.links import LinkIndex
@@ -139,12 +140,9 @@ class Capturer:
 
 
 def raise_capture_error(plan: ObjectPlan, answer: dict) -> None:
-    from connections.client_errors import error_for
-
-    body = answer.get("body")
-    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-    raise error_for(
-        status=answer["httpStatusCode"],
-        error_code=first.get("errorCode", ""),
-        message=f"capture of {plan.source_object}: {first.get('message', 'query failed')}",
+    raise error_from_body(
+        answer["httpStatusCode"],
+        answer.get("body"),
+        fallback="query failed",
+        prefix=f"capture of {plan.source_object}: ",
     )
