@@ -4,8 +4,12 @@ Kept apart from client.py for size; `BulkMixin` methods run through the client's
 token refresh, usage recording and error mapping are the same as for every other call.
 """
 
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
@@ -30,7 +34,7 @@ class BulkMixin:
             body["externalIdFieldName"] = external_id_field
         return self._bulk("POST", "jobs/ingest", json=body).json()
 
-    def bulk_ingest_upload(self, job_id: str, csv_data: bytes) -> None:
+    def bulk_ingest_upload(self, job_id: str, csv_data: bytes | IO[bytes]) -> None:
         self._bulk(
             "PUT", f"jobs/ingest/{job_id}/batches", data=csv_data, headers={"Content-Type": "text/csv"}
         )
@@ -69,18 +73,59 @@ class BulkMixin:
             records=int(response.headers.get("Sforce-NumberOfRecords", "0")),
         )
 
+    @contextmanager
+    def bulk_query_stream(
+        self, job_id: str, *, locator: str | None = None, max_records: int = 50_000
+    ) -> Iterator["CsvStream"]:
+        """One page of a query job's results as rows read off the wire (never the whole page in
+        memory); `locator` of the stream is the next page's, None on the last."""
+        params: dict[str, Any] = {"maxRecords": max_records}
+        if locator:
+            params["locator"] = locator
+        response = self._bulk("GET", f"jobs/query/{job_id}/results", params=params, stream=True)
+        next_locator = response.headers.get("Sforce-Locator")
+        with _csv_stream(response) as rows:
+            yield CsvStream(rows, None if next_locator in (None, "", "null") else next_locator)
+
+    @contextmanager
+    def bulk_ingest_results_stream(self, job_id: str, which: str) -> Iterator["CsvStream"]:
+        """`successfulResults` or `failedResults` of an ingest job, row by row."""
+        if which not in ("successfulResults", "failedResults", "unprocessedrecords"):
+            raise ValueError(f"unknown result set {which!r}")
+        response = self._bulk("GET", f"jobs/ingest/{job_id}/{which}/", stream=True)
+        with _csv_stream(response) as rows:
+            yield CsvStream(rows, None)
+
     def _bulk(self, method: str, path: str, **kwargs):
         return self._call("bulk", lambda sf: self._bulk_request(sf, method, path, **kwargs))
 
     def _bulk_request(self, sf, method: str, path: str, headers: dict | None = None, **kwargs):
         url = f"{self.org.instance_url}/services/data/v{self.org.api_version}/{path}"
         all_headers = {"Authorization": f"Bearer {sf.session_id}", **(headers or {})}
+        if hasattr(kwargs.get("data"), "seek"):
+            kwargs["data"].seek(0)  # a file upload sent again after a token refresh starts over
         response = self._session.request(method, url, headers=all_headers, **kwargs)
         if response.status_code == 401:
             raise SalesforceExpiredSession(url, 401, path, [])
         if response.status_code >= 400:
             raise _bulk_error(response)
         return response
+
+
+@dataclass
+class CsvStream:
+    rows: Iterator[dict[str, str]]
+    locator: str | None
+
+
+@contextmanager
+def _csv_stream(response) -> Iterator[Iterator[dict[str, str]]]:
+    try:
+        response.raw.decode_content = True
+        text: IO[str] = io.TextIOWrapper(response.raw, encoding="utf-8", newline="")
+        yield csv.DictReader(text)
+    finally:
+        response.close()
 
 
 def _bulk_error(response):

@@ -180,3 +180,9 @@ ORGSYNC_METRICS_TOKEN = env.str("ORGSYNC_METRICS_TOKEN", default="")
 # Outgoing mail for alerts, e.g. smtp+tls://user:password@smtp.example.com:587
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orgsync@localhost")
+
+# --- Bulk sync (see docs/bulk-sync.md) ---
+# Objects with more records in scope than this go through Bulk API 2.0; fewer through REST.
+ORGSYNC_BULK_SYNC_THRESHOLD = env.int("ORGSYNC_BULK_SYNC_THRESHOLD", default=2000)
+# Records per Bulk API result page, and per ingest job (one upload per job, ≤ 100 MB of CSV).
+ORGSYNC_BULK_SYNC_PAGE_RECORDS = env.int("ORGSYNC_BULK_SYNC_PAGE_RECORDS", default=100_000)

@@ -284,3 +284,133 @@ class RejectedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_object} {self.source_id} (rejected)"
+
+
+class BulkSync(models.Model):
+    """One bulk sync of a connection in one direction (Org Sync's *Bulk Sync*): copies the records
+    of the chosen published objects that are not linked yet, object by object, parents first.
+
+    Progress is checkpointed per object (see :class:`BulkSyncObject`), so an interrupted run —
+    SIGTERM, SIGKILL, a worker crash, an org outage — resumes where it stopped.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        INTERRUPTED = "interrupted", "Interrupted (resumes)"
+        COMPLETED = "completed", "Completed"
+        COMPLETED_WITH_FAILURES = "completed_failures", "Completed with failures"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.INTERRUPTED)
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="bulk_syncs")
+    direction = models.CharField(max_length=3, choices=Direction, default=Direction.PRIMARY_TO_SECONDARY)
+    since = models.DateTimeField(
+        "cutoff date", null=True, blank=True, help_text="Records created or modified on or after this date."
+    )
+    limit = models.PositiveIntegerField(
+        "number of entities", null=True, blank=True, help_text="The most recently modified N per object."
+    )
+    dry_run = models.BooleanField(default=False, help_text="Count what would be copied; write nothing.")
+    status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run = models.ForeignKey(
+        "synclog.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_holder = models.CharField(max_length=80, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=models.Q(status__in=["queued", "running", "interrupted"]),
+                name="replication_one_active_bulk_sync",
+            )
+        ]
+
+    def __str__(self) -> str:
+        kind = "Dry run" if self.dry_run else "Bulk sync"
+        return f"{kind} #{self.pk} of {self.connection} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class BulkSyncObject(models.Model):
+    """One object of a bulk sync: its counts and its checkpoint.
+
+    The checkpoint is the Bulk API query job and the locator of the next result page not yet
+    written, plus the ingest job in flight: a resumed run harvests that job's results instead of
+    sending its records again, then goes on from the locator.
+    """
+
+    class Path(models.TextChoices):
+        BULK = "bulk", "Bulk API 2.0"
+        REST = "rest", "REST collections"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    bulk_sync = models.ForeignKey(BulkSync, on_delete=models.CASCADE, related_name="sync_objects")
+    position = models.PositiveSmallIntegerField(default=0)
+    source_object = models.CharField(max_length=80)
+    target_object = models.CharField(max_length=80)
+    path = models.CharField(max_length=4, choices=Path, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="Records in scope in the source.")
+    processed = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    linked = models.PositiveIntegerField(
+        default=0, help_text="Already in the target with this source Id: linked, not copied."
+    )
+    skipped = models.PositiveIntegerField(default=0, help_text="Already linked, or filtered out.")
+    failed = models.PositiveIntegerField(default=0)
+    held_back = models.PositiveIntegerField(default=0, help_text="Children of records that failed.")
+    queued = models.PositiveIntegerField(
+        default=0, help_text="Parent outside this sync: handed to the record queue, which sends it first."
+    )
+    query_job_id = models.CharField(max_length=40, blank=True)
+    next_locator = models.CharField(max_length=200, blank=True)
+    ingest_job_id = models.CharField(max_length=40, blank=True)
+    ingest_next_locator = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where reading goes on once the ingest job in flight is read back.",
+    )
+    page_start_counts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Counts when the current page began (a re-read page starts from them).",
+    )
+    api_calls = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=1000, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["bulk_sync", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bulk_sync", "source_object"], name="replication_bulk_object_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_object} → {self.target_object}"

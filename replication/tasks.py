@@ -10,7 +10,19 @@ TICK_SECONDS = 50
 def engine_tick(seconds: float = TICK_SECONDS) -> int:
     """Scheduled every minute: run due sync cycles for most of that minute (the lease keeps two
     ticks — or two clusters — off the same connection). Returns the number of cycles run."""
+    from replication.services.bulk_sync import bulk_syncs_resume_stalled
+
+    bulk_syncs_resume_stalled()
     return run_for(seconds, EngineContext(worker=default_worker()))
+
+
+def run_bulk_sync(bulk_sync_id: int) -> dict:
+    """Run or resume one bulk sync (a second task for the same run finds it leased and returns)."""
+    from replication.bulksync.runner import BulkSyncRunner
+    from replication.models import BulkSync
+
+    bulk = BulkSyncRunner(BulkSync.objects.get(pk=bulk_sync_id)).run()
+    return {"status": bulk.status}
 
 
 def sync_connection(connection_id: int) -> dict:

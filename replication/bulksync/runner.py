@@ -1,0 +1,459 @@
+"""Running a bulk sync: object by object (parents first), page by page, chunk by chunk.
+
+The run holds a lease (renewed every chunk) so two workers never run it at once and a dead
+worker's run is taken over once the lease lapses. Each Bulk API page is checkpointed: the query
+job, the locator of the page being written, the ingest job in flight and the counts when the
+page began. A resumed run reads back the ingest job that was in flight instead of sending its
+records again, and a page that was only half read is read again from its start.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from datetime import timedelta
+from itertools import islice
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connections.client_errors import RetryableError, SalesforceApiError
+from replication.bulksync.scope import Scope
+from replication.bulksync.source import BulkSource, RestSource, count_in_scope
+from replication.bulksync.target import BulkTarget, DryRunTarget, Entry, Outcome, RestTarget, harvest
+from replication.engine import queue
+from replication.engine.context import EngineContext
+from replication.engine.cycle import default_worker
+from replication.engine.links import LinkIndex
+from replication.engine.payloads import build_payload, referenced_ids, source_digest
+from replication.engine.plans import OWNER_FIELD, ObjectPlan, build_plans
+from replication.models import BulkSync, BulkSyncObject, Direction, QueueAction, RecordLink
+from synclog.models import SyncLog, SyncRun
+from synclog.services import log_attempt_failed, log_resolved
+
+logger = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+CHUNK = 2000  # records classified (links, owners, parents looked up) together
+END = "<end>"  # next_locator once every page of the query is written
+COUNTS = ("processed", "inserted", "linked", "skipped", "failed", "held_back", "queued")
+Status = BulkSync.Status
+ObjectStatus = BulkSyncObject.Status
+
+
+class Cancelled(Exception):
+    pass
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over (this one was presumed dead)."""
+
+
+class BulkSyncRunner:
+    def __init__(
+        self,
+        bulk_sync: BulkSync,
+        *,
+        ctx: EngineContext | None = None,
+        progress: Callable[[BulkSyncObject], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.bulk = bulk_sync
+        self.ctx = ctx or EngineContext(worker=default_worker())
+        self.progress = progress or (lambda obj: None)
+        self.sleep = sleep
+        self.threshold = settings.ORGSYNC_BULK_SYNC_THRESHOLD
+        self.page_records = settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(self) -> BulkSync:
+        """Run (or resume) the bulk sync to its end; returns it refreshed. Does nothing when
+        another worker holds it or it is finished."""
+        if not self._acquire():
+            self.bulk.refresh_from_db()
+            return self.bulk
+        try:
+            self._run()
+        except Cancelled:
+            self._close(Status.CANCELLED)
+        except LeaseLost:
+            logger.warning("bulk sync %s was taken over by another worker", self.bulk.pk)
+        except (RetryableError, requests.RequestException) as exc:
+            self._interrupt(f"{exc.__class__.__name__}: {exc}")
+        except (KeyboardInterrupt, SystemExit):
+            self._interrupt("stopped by a shutdown signal")
+            raise
+        except Exception as exc:
+            logger.exception("bulk sync %s failed", self.bulk.pk)
+            self._close(Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
+        self.bulk.refresh_from_db()
+        return self.bulk
+
+    def _run(self) -> None:
+        connection = self.bulk.connection
+        plans = {p.source_object: p for p in build_plans(connection, self.bulk.direction, self.ctx.describe)}
+        objects = list(self.bulk.sync_objects.exclude(status__in=[ObjectStatus.DONE, ObjectStatus.FAILED]))
+        self._count_totals([o for o in objects if o.total is None], plans)
+        for obj in objects:
+            plan = plans.get(obj.source_object)
+            self._check()
+            if plan is None:
+                self._object_failed(obj, "no longer published and subscribed in this direction")
+                continue
+            before = self.ctx.api_calls()
+            try:
+                self._run_object(obj, plan)
+            except SalesforceApiError as exc:
+                if isinstance(exc, RetryableError):
+                    raise
+                self._object_failed(obj, str(exc))
+            finally:
+                BulkSyncObject.objects.filter(pk=obj.pk).update(
+                    api_calls=obj.api_calls + self.ctx.api_calls() - before
+                )
+                obj.api_calls += self.ctx.api_calls() - before
+        failures = self.bulk.sync_objects.filter(
+            Q(status=ObjectStatus.FAILED) | Q(failed__gt=0) | Q(held_back__gt=0)
+        ).exists()
+        self._close(Status.COMPLETED_WITH_FAILURES if failures else Status.COMPLETED)
+
+    def _count_totals(self, objects: list[BulkSyncObject], plans: dict[str, ObjectPlan]) -> None:
+        counted = [plans[o.source_object] for o in objects if o.source_object in plans]
+        if not counted:
+            return
+        totals = count_in_scope(self.ctx, counted, self.scope)
+        for obj in objects:
+            if obj.source_object in totals:
+                obj.total = totals[obj.source_object]
+                obj.path = (
+                    BulkSyncObject.Path.BULK if obj.total > self.threshold else BulkSyncObject.Path.REST
+                )
+                obj.save(update_fields=["total", "path", "updated_at"])
+
+    @property
+    def scope(self) -> Scope:
+        return Scope([], self.bulk.since, self.bulk.limit)
+
+    # --- one object ---------------------------------------------------------------------------
+    def _run_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
+        obj.status = ObjectStatus.RUNNING
+        obj.started_at = obj.started_at or timezone.now()
+        obj.save(update_fields=["status", "started_at", "updated_at"])
+        if obj.path == BulkSyncObject.Path.BULK:
+            self._bulk_object(obj, plan)
+        else:
+            self._rest_object(obj, plan)
+        obj.status, obj.finished_at = ObjectStatus.DONE, timezone.now()
+        obj.save()
+        self.progress(obj)
+
+    def _rest_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
+        """At most a few thousand records: an interrupted object is simply read again (what it
+        copied before is linked by now, and counted as inserted by this run)."""
+        for name in COUNTS:
+            setattr(obj, name, 0)
+        target = DryRunTarget(self.ctx, plan) if self.bulk.dry_run else RestTarget(self.ctx, plan)
+        digests: dict[str, Entry] = {}
+        for page in RestSource(self.ctx, plan, self.scope).pages():
+            for chunk in _chunks(page.rows, CHUNK):
+                entries = self._classify(obj, plan, chunk)
+                digests.update({e.source_id: e for e in entries})
+                self._outcomes(obj, plan, target.add(entries), digests)
+                self._save_progress(obj)
+        self._outcomes(obj, plan, target.finish(), digests)
+
+    def _bulk_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
+        source = BulkSource(self.ctx, plan, self.scope, page_records=self.page_records, sleep=self.sleep)
+        if obj.ingest_job_id:
+            self._resume_ingest(obj, plan)
+        if obj.next_locator == END:
+            return
+        if not obj.query_job_id:
+            obj.query_job_id, obj.next_locator = source.start_job(), ""
+            obj.save(update_fields=["query_job_id", "next_locator", "updated_at"])
+        info = source.wait(obj.query_job_id)
+        if info["state"] != "JobComplete":
+            raise SalesforceApiError(
+                f"query job {obj.query_job_id} ended {info['state']}: "
+                f"{info.get('errorMessage') or 'no reason given'}",
+                error_code="BULK_QUERY_FAILED",
+            )
+        for page in source.pages(obj.query_job_id, obj.next_locator):
+            self._bulk_page(obj, plan, page)
+
+    def _bulk_page(self, obj: BulkSyncObject, plan: ObjectPlan, page) -> None:
+        if obj.page_start_counts:
+            for name in COUNTS:  # this page was read before, up to a crash: count it once
+                setattr(obj, name, obj.page_start_counts[name])
+        obj.page_start_counts = {name: getattr(obj, name) for name in COUNTS}
+        obj.save(update_fields=["page_start_counts", "updated_at"])
+        following = page.next_locator or END
+        if self.bulk.dry_run:
+            target = DryRunTarget(self.ctx, plan)
+        else:
+            target = BulkTarget(
+                self.ctx,
+                plan,
+                sleep=self.sleep,
+                on_job_created=lambda job_id: self._ingest_started(obj, job_id, following),
+            )
+        entries_by_id: dict[str, Entry] = {}
+        for chunk in _chunks(page.rows, CHUNK):
+            entries = self._classify(obj, plan, chunk)
+            entries_by_id.update({e.source_id: e for e in entries})
+            self._outcomes(obj, plan, target.add(entries), entries_by_id)
+            self._save_progress(obj)
+        self._outcomes(obj, plan, target.finish(), entries_by_id)
+        self._page_done(obj, following)
+
+    def _ingest_started(self, obj: BulkSyncObject, job_id: str, following: str) -> None:
+        obj.ingest_job_id, obj.ingest_next_locator = job_id, following
+        self._save_progress(obj, extra=("ingest_job_id", "ingest_next_locator"))
+
+    def _resume_ingest(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
+        """The run stopped while an ingest job was in flight: read its outcomes back (their links
+        carry no hashes, so the engine's next change of such a record is simply written)."""
+        client = self.ctx.client(plan.publication.target_org)
+        outcomes = list(harvest(client, obj.ingest_job_id, sleep=self.sleep))
+        if outcomes:
+            self._outcomes(obj, plan, outcomes, {})
+            self._page_done(obj, obj.ingest_next_locator or END)
+        else:  # the job never started (aborted): the page is read again
+            obj.ingest_job_id = obj.ingest_next_locator = ""
+            obj.save(update_fields=["ingest_job_id", "ingest_next_locator", "updated_at"])
+
+    def _page_done(self, obj: BulkSyncObject, following: str) -> None:
+        obj.next_locator, obj.ingest_job_id, obj.ingest_next_locator = following, "", ""
+        obj.page_start_counts = {}
+        obj.save()
+        self.progress(obj)
+
+    # --- records ------------------------------------------------------------------------------
+    def _classify(self, obj: BulkSyncObject, plan: ObjectPlan, records: list[dict]) -> list[Entry]:
+        """What to write of a chunk: records already linked are skipped; a record whose parent
+        failed in this run is held back; one whose parent is outside the run goes to the record
+        queue (which sends the parent first)."""
+        links = LinkIndex(self.bulk.connection, self.bulk.direction)
+        links.load([*(r["Id"] for r in records), *referenced_ids(plan, records)])
+        owners = self._owners(plan, records)
+        fresh = []
+        for record in records:
+            obj.processed += 1
+            link = links.get(record["Id"])
+            if link is None:
+                fresh.append(record)
+            elif self.bulk.started_at and link.created_at >= self.bulk.started_at and not self.bulk.dry_run:
+                obj.inserted += 1  # copied by this run before it was interrupted
+            else:
+                obj.skipped += 1
+        entries, waiting = [], []
+        for record in fresh:
+            payload = build_payload(plan, record, links, owners.get(record["Id"]))
+            if payload.missing_parents:
+                waiting.append((record["Id"], payload.missing_parents))
+            else:
+                entries.append(
+                    Entry(record["Id"], payload.values, payload.digest, source_digest(plan, record))
+                )
+        self._park(obj, plan, waiting)
+        return entries
+
+    def _owners(self, plan: ObjectPlan, records: list[dict]) -> dict[str, str]:
+        if not any(m.source == OWNER_FIELD for m in plan.fields):
+            return {}
+        resolver = self.ctx.owner_resolver(plan.publication)
+        owners = resolver.resolve_records([r for r in records if r.get(OWNER_FIELD)])
+        resolver.warnings.clear()
+        return owners
+
+    def _park(self, obj: BulkSyncObject, plan: ObjectPlan, waiting: list[tuple[str, list]]) -> None:
+        if not waiting:
+            return
+        parent_ids = {pid for _, parents in waiting for _, pid in parents}
+        failed = set(
+            SyncLog.objects.filter(
+                run=self.bulk.run, status=SyncLog.Status.FAILED, source_id__in=parent_ids
+            ).values_list("source_id", flat=True)
+        )
+        handed: dict[str, str] = {}
+        for source_id, parents in waiting:
+            failed_parents = [(name, pid) for name, pid in parents if pid in failed]
+            if not failed_parents:
+                handed[source_id] = QueueAction.GENERIC_INSERT
+                continue
+            obj.held_back += 1
+            if not self.bulk.dry_run:
+                name, pid = failed_parents[0]
+                self._log_failure(
+                    plan,
+                    Outcome(
+                        source_id,
+                        code="PARENT_FAILED",
+                        message=f"Not copied: its parent {name} {pid} failed in this bulk sync. "
+                        "Fix the parent's error (see its log entry), then retry both.",
+                    ),
+                )
+        obj.queued += len(handed)
+        if handed and not self.bulk.dry_run:
+            queue.enqueue(self.bulk.connection, self.bulk.direction, plan.source_object, handed)
+
+    def _outcomes(
+        self, obj: BulkSyncObject, plan: ObjectPlan, outcomes: Iterable[Outcome], entries: dict[str, Entry]
+    ) -> None:
+        for chunk in _chunks(iter(outcomes), CHUNK):
+            ok = [o for o in chunk if o.ok]
+            for outcome in ok:
+                if outcome.created:
+                    obj.inserted += 1
+                else:
+                    obj.linked += 1
+            for outcome in chunk:
+                if not outcome.ok:
+                    obj.failed += 1
+                    if not self.bulk.dry_run:
+                        self._log_failure(plan, outcome)
+            if ok and not self.bulk.dry_run:
+                self._link(plan, ok, entries)
+
+    def _link(self, plan: ObjectPlan, ok: list[Outcome], entries: dict[str, Entry]) -> None:
+        forward = self.bulk.direction == Direction.PRIMARY_TO_SECONDARY
+        links = []
+        for outcome in ok:
+            entry = entries.get(outcome.source_id)
+            digest = entry.digest if entry else ""
+            back = entry.source_digest if entry else ""
+            source, target = (outcome.source_id, outcome.target_id)
+            links.append(
+                RecordLink(
+                    connection=self.bulk.connection,
+                    primary_object=plan.source_object if forward else plan.target_object,
+                    primary_id=source if forward else target,
+                    secondary_object=plan.target_object if forward else plan.source_object,
+                    secondary_id=target if forward else source,
+                    primary_state_hash=back if forward else digest,
+                    secondary_state_hash=digest if forward else back,
+                    p2s_sent_hash=digest if forward else back,
+                    s2p_sent_hash=back if forward else digest,
+                )
+            )
+        RecordLink.objects.bulk_create(links, batch_size=500, ignore_conflicts=True)
+        log_resolved(
+            connection=self.bulk.connection,
+            direction=self.bulk.direction,
+            source_ids=[o.source_id for o in ok],
+        )
+
+    def _log_failure(self, plan: ObjectPlan, outcome: Outcome) -> None:
+        already = SyncLog.objects.filter(
+            run=self.bulk.run, source_id=outcome.source_id, status=SyncLog.Status.FAILED
+        ).exists()
+        if already:  # the same outcome read back again after an interruption
+            return
+        log_attempt_failed(
+            connection=self.bulk.connection,
+            direction=self.bulk.direction,
+            source_object=plan.source_object,
+            source_id=outcome.source_id,
+            action=QueueAction.BULK_SYNC,
+            code=outcome.code,
+            message=outcome.message,
+            fields=outcome.fields,
+            attempt=1,
+            final=True,
+            run=self.bulk.run,
+        )
+
+    # --- bookkeeping --------------------------------------------------------------------------
+    def _save_progress(self, obj: BulkSyncObject, extra: tuple[str, ...] = ()) -> None:
+        BulkSyncObject.objects.filter(pk=obj.pk).update(
+            updated_at=timezone.now(),
+            **{name: getattr(obj, name) for name in (*COUNTS, *extra)},
+        )
+        self.progress(obj)
+        self._check()
+
+    def _check(self) -> None:
+        """Renew the lease; stop when a cancel was asked for or the lease was lost."""
+        now = timezone.now()
+        renewed = BulkSync.objects.filter(pk=self.bulk.pk, lease_holder=self.ctx.worker).update(
+            lease_until=now + LEASE
+        )
+        if not renewed:
+            raise LeaseLost
+        if BulkSync.objects.filter(pk=self.bulk.pk, cancel_requested=True).exists():
+            raise Cancelled
+
+    def _acquire(self) -> bool:
+        now = timezone.now()
+        free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        taken = BulkSync.objects.filter(free, pk=self.bulk.pk, status__in=BulkSync.ACTIVE).update(
+            status=Status.RUNNING, lease_holder=self.ctx.worker, lease_until=now + LEASE, error=""
+        )
+        if not taken:
+            return False
+        self.bulk.refresh_from_db()
+        if self.bulk.started_at is None or self.bulk.run is None:
+            self.bulk.started_at = self.bulk.started_at or now
+            self.bulk.run = self.bulk.run or SyncRun.objects.create(
+                connection=self.bulk.connection, kind=SyncRun.Kind.BULK, direction=self.bulk.direction
+            )
+            self.bulk.save(update_fields=["started_at", "run"])
+        return True
+
+    def _object_failed(self, obj: BulkSyncObject, error: str) -> None:
+        obj.status, obj.error, obj.finished_at = ObjectStatus.FAILED, error[:1000], timezone.now()
+        obj.save()
+        self.progress(obj)
+
+    def _interrupt(self, error: str) -> None:
+        """Stopped by an outage or a signal: resumable, by the engine tick or the command."""
+        logger.warning("bulk sync %s interrupted: %s", self.bulk.pk, error)
+        BulkSync.objects.filter(pk=self.bulk.pk, lease_holder=self.ctx.worker).update(
+            status=Status.INTERRUPTED, lease_holder="", lease_until=None, error=error[:1000]
+        )
+
+    @transaction.atomic
+    def _close(self, status: str, *, error: str = "") -> None:
+        if status == Status.CANCELLED:
+            self.bulk.sync_objects.exclude(status__in=[ObjectStatus.DONE, ObjectStatus.FAILED]).update(
+                status=ObjectStatus.CANCELLED
+            )
+            self._abort_open_jobs()
+        BulkSync.objects.filter(pk=self.bulk.pk).update(
+            status=status, lease_holder="", lease_until=None, error=error[:1000], finished_at=timezone.now()
+        )
+        self._close_run(status)
+
+    def _abort_open_jobs(self) -> None:
+        connection = self.bulk.connection
+        forward = self.bulk.direction == Direction.PRIMARY_TO_SECONDARY
+        client = self.ctx.client(connection.secondary_org if forward else connection.primary_org)
+        for obj in self.bulk.sync_objects.exclude(ingest_job_id=""):
+            # Already finished: its records are in the target and get linked by a later run.
+            with suppress(SalesforceApiError):
+                client.bulk_abort(obj.ingest_job_id)
+
+    def _close_run(self, status: str) -> None:
+        objects = list(self.bulk.sync_objects.all())
+        outcome = {
+            Status.COMPLETED: SyncRun.Outcome.FINISHED,
+            Status.COMPLETED_WITH_FAILURES: SyncRun.Outcome.FINISHED,
+            Status.CANCELLED: SyncRun.Outcome.CANCELLED,
+        }.get(status, SyncRun.Outcome.FAILED)
+        SyncRun.objects.filter(pk=self.bulk.run_id).update(
+            outcome=outcome,
+            finished_at=timezone.now(),
+            processed=sum(o.processed for o in objects),
+            succeeded=sum(o.inserted + o.linked for o in objects),
+            failed=sum(o.failed + o.held_back for o in objects),
+            skipped=sum(o.skipped for o in objects),
+            api_calls=sum(o.api_calls for o in objects),
+        )
+
+
+def _chunks(rows: Iterator[dict], size: int) -> Iterator[list]:
+    rows = iter(rows)
+    while chunk := list(islice(rows, size)):
+        yield chunk
