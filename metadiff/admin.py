@@ -1,5 +1,7 @@
 """Admin doors: Org Differences, the Org Synchronization History (with its result page, Synchronize
-Orgs, log, schedule and reports) and the Deployment History. Each view calls one service."""
+Orgs, log, schedule and reports), the Deployment History, and the metadata sync of connections
+(its own list, with *Run metadata sync now*, and a panel on the connection's page). Each view
+calls one service."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,11 +12,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from metadiff import services
+from connections.models import Connection
+from metadiff import connection_sync, services
 from metadiff.compare import STATE_LABELS, State
 from metadiff.errors import MetadiffError
 from metadiff.forms import ScheduleForm, SynchronizeForm
-from metadiff.models import Deployment, DiffRun, OrgDifference
+from metadiff.gaps import GAP_LABELS, GapKind
+from metadiff.models import ConnectionMetadataSync, Deployment, DiffRun, OrgDifference
 from metadiff.reports import diff_run_csv, diff_run_pdf
 
 
@@ -398,3 +402,126 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+# --- metadata sync of connections --------------------------------------------------------------
+
+
+def _gaps_table(sync: ConnectionMetadataSync):
+    if not sync.gaps:
+        return "None: the published fields match." if sync.finished_at else "—"
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                f"{g['object']}.{g['field']}" if g["field"] else g["object"],
+                f"{g['target_org']} org",
+                GAP_LABELS[GapKind(g["kind"])],
+                g["detail"],
+                g["fix"],
+            )
+            for g in sync.gaps
+        ),
+    )
+    return format_html(
+        '<table class="metadata-gaps"><thead><tr><th>field</th><th>to fix in</th><th>gap</th>'
+        "<th>detail</th><th>fix</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+class _MetadataSyncDisplay:
+    """Read-only columns shared by the list and the panel on the connection's page."""
+
+    @admin.display(description="metadata gaps (differences that would break record sync)")
+    def gaps_table(self, sync: ConnectionMetadataSync):
+        return _gaps_table(sync)
+
+    @admin.display(description="deployed")
+    def deployed_list(self, sync: ConnectionMetadataSync) -> str:
+        return ", ".join(f"{t} {n}" for t, n in sync.deployed) or "nothing"
+
+    @admin.display(description="history")
+    def history_links(self, sync: ConnectionMetadataSync):
+        links = [
+            ("Metadata sync log", reverse("admin:metadiff_connectionmetadatasync_change", args=[sync.pk]))
+        ]
+        if sync.last_run_id:
+            links.append(("Differences", reverse("admin:metadiff_diffrun_result", args=[sync.last_run_id])))
+        if sync.last_deployment_id:
+            links.append(
+                ("Deployment", reverse("admin:metadiff_deployment_change", args=[sync.last_deployment_id]))
+            )
+        links.append(
+            (
+                "Run again",
+                reverse("admin:metadiff_connectionmetadatasync_changelist")
+                + f"?connection__id__exact={sync.connection_id}",
+            )
+        )
+        return format_html_join(" | ", '<a href="{}">{}</a>', ((u, n) for n, u in links))
+
+
+@admin.register(ConnectionMetadataSync)
+class ConnectionMetadataSyncAdmin(_MetadataSyncDisplay, admin.ModelAdmin):
+    """Each connection's metadata sync: its last outcome and gaps; select and *Run metadata sync
+    now* to retry a failed one (a connection in Metadata Sync in Progress moves on when it
+    succeeds)."""
+
+    list_display = ("connection", "status", "trigger", "finished_at", "gap_count", "error")
+    list_filter = ("status", "connection")
+    list_select_related = ("connection",)
+    readonly_fields = (
+        "connection",
+        "status",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "deployed_list",
+        "gaps_table",
+        "error",
+        "log",
+        "history_links",
+    )
+    fields = readonly_fields
+    actions = ("run_now",)
+
+    @admin.display(description="gaps")
+    def gap_count(self, sync: ConnectionMetadataSync) -> int:
+        return len(sync.gaps)
+
+    @admin.action(description="Run metadata sync now", permissions=["run"])
+    def run_now(self, request: HttpRequest, queryset) -> None:
+        for sync in queryset.select_related("connection"):
+            connection_sync.connection_metadata_sync_start(connection=sync.connection)
+        self.message_user(request, f"Metadata sync queued for {len(queryset)} connection(s).")
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("metadiff.change_connectionmetadatasync")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a connection's first metadata sync creates it
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ConnectionMetadataSyncInline(_MetadataSyncDisplay, admin.StackedInline):
+    model = ConnectionMetadataSync
+    verbose_name = verbose_name_plural = "Metadata sync"
+    fields = ("status", "trigger", "finished_at", "deployed_list", "gaps_table", "error", "history_links")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# The panel joins the connection's page without the connections app knowing about metadiff.
+_connection_admin = admin.site.get_model_admin(Connection)
+_connection_admin.inlines = (*_connection_admin.inlines, ConnectionMetadataSyncInline)

@@ -1,12 +1,13 @@
 """Org Differences (what to compare), their runs (the Org Synchronization History), the component
-differences a run found, and the deployments made from a run (the Deployment History)."""
+differences a run found, the deployments made from a run (the Deployment History), and the
+metadata sync of replication connections."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from connections.models import Org
+from connections.models import Connection, Org
 from metadiff.compare import STATE_LABELS, State
 
 MAX_BATCH = 10_000  # files one retrieve may hold
@@ -71,6 +72,7 @@ class DiffRun(models.Model):
         MANUAL = "manual", "Manual"
         SCHEDULE = "schedule", "Schedule"
         COMMAND = "command", "Command"
+        CONNECTION = "connection", "Connection metadata sync"
 
     difference = models.ForeignKey(OrgDifference, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -188,3 +190,46 @@ class Deployment(models.Model):
     def __str__(self) -> str:
         kind = "Validation" if self.validate_only else "Deployment"
         return f"{kind} #{self.pk} of {self.run.difference.name}"
+
+
+class ConnectionMetadataSync(models.Model):
+    """The metadata sync of a replication connection (Org Sync's *Sync Metadata*): the outcome of
+    its last run and the metadata gaps left that would break record sync (metadiff.gaps).
+
+    Each run is also a row of the Org Synchronization History (`last_run`, under `difference`)
+    and, when something was deployed, of the Deployment History (`last_deployment`)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Successful"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        ACCEPT = "accept", "Connection accepted"
+        DAILY = "daily", "Daily metadata sync"
+        MANUAL = "manual", "Run by an admin"
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="metadata_sync")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.ACCEPT)
+    difference = models.ForeignKey(
+        OrgDifference, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run = models.ForeignKey(DiffRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deployed = models.JSONField(default=list, blank=True)  # [[type, full name], …] of the last run
+    gaps = models.JSONField(default=list, blank=True)  # MetadataGap.as_dict() of the last run
+    error = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("connection__name",)
+        verbose_name = "connection metadata sync"
+
+    def __str__(self) -> str:
+        return f"Metadata sync of {self.connection}"

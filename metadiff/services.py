@@ -141,6 +141,37 @@ def diff_run_execute(*, run_id: int, wait: Waiter | None = None) -> DiffRun:
     return _finish_run(run, reporter)
 
 
+def diff_run_record(
+    *,
+    difference: OrgDifference,
+    diffs: list[ComponentDiff],
+    source_types: dict[str, MetadataType],
+    trigger: str,
+    log: Iterable[str] = (),
+) -> DiffRun:
+    """Store differences taken elsewhere (e.g. a connection's metadata sync, which compares only
+    its published objects) as a finished run, so they show in the history and can be deployed."""
+    run = DiffRun.objects.create(
+        difference=difference,
+        trigger=trigger,
+        status=DiffRun.Status.RUNNING,
+        exclude_managed=difference.exclude_managed,
+        member_differences=difference.member_differences,
+        started_at=timezone.now(),
+    )
+    reporter = _RunReporter(run)
+    for line in log:
+        reporter.line(line)
+    with transaction.atomic():
+        ComponentDifference.objects.bulk_create([_component_row(run, diff) for diff in diffs], batch_size=500)
+        run.counts = counts(diffs)
+        run.types = {name: _type_json(t) for name, t in source_types.items()}
+        run.api_version = difference.destination_org.api_version
+        run.save(update_fields=["counts", "types", "api_version"])
+    reporter.line(f"Compared {len(diffs)} components")
+    return _finish_run(run, reporter)
+
+
 def _differences(run: DiffRun, reporter: _RunReporter, wait: Waiter | None):
     difference = run.difference
     snapshots = []
@@ -236,6 +267,16 @@ def deployment_start(
     Deployment.objects.filter(pk=deployment.pk).update(task_id=str(task_id or ""))
     deployment.refresh_from_db()
     return deployment
+
+
+def deployment_run(
+    *, run: DiffRun, additions: Iterable[tuple[str, str]], wait: Waiter | None = None
+) -> Deployment:
+    """Add/update components of a run in its destination now, in this process (no test run; a
+    caller that is itself a task must not wait for another task)."""
+    additions, _ = _checked(run, list(additions), [])
+    deployment = Deployment.objects.create(run=run, additions=additions)
+    return deployment_execute(deployment_id=deployment.pk, wait=wait)
 
 
 def _checked(

@@ -1,6 +1,6 @@
 """django-q2 doors into metadiff. Tasks get ids, never instances; each is safe to run twice."""
 
-from metadiff import services
+from metadiff import connection_sync, services
 from metadiff.models import DiffRun, OrgDifference
 
 
@@ -20,3 +20,16 @@ def scheduled_get_differences(difference_id: int) -> int | None:
     if difference is None:
         return None
     return services.diff_run_start(difference=difference, trigger=DiffRun.Trigger.SCHEDULE).pk
+
+
+def connection_metadata_sync(connection_id: int, trigger: str) -> str | None:
+    """A connection's metadata sync (queued on accept, daily, or by an admin): its status, or None
+    when there was nothing to run."""
+    sync = connection_sync.connection_metadata_sync_execute(connection_id=connection_id, trigger=trigger)
+    return sync.status if sync else None
+
+
+def daily_connection_metadata_sync() -> int:
+    """What the daily `Schedule` calls: queue the metadata sync of every Active connection with
+    Sync Metadata on; returns how many."""
+    return connection_sync.connections_daily_metadata_sync()
