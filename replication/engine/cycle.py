@@ -14,12 +14,14 @@ from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
 from replication.engine.plans import build_plans
 from replication.engine.runs import recorded_run
+from replication.engine.users import sync_users
 from replication.models import Direction
 from synclog.models import SyncRun
 
 logger = logging.getLogger(__name__)
 MAX_APPLY_ROUNDS = 20
 CAPTURING = {Connection.Status.ACTIVE, Connection.Status.SUSPENDED}
+SCHEDULED = CAPTURING | {Connection.Status.USER_SYNC}  # statuses the engine runs cycles for
 
 
 @dataclass
@@ -49,6 +51,8 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
     ctx = ctx or EngineContext(worker=default_worker())
     report = CycleReport()
     connection.refresh_from_db()
+    if connection.status == Connection.Status.USER_SYNC:
+        return _sync_users(ctx, connection, report)
     if connection.status not in CAPTURING:
         return report
     if connection.suspension == Connection.Suspension.AUTOMATIC:
@@ -75,6 +79,9 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
             **captured[Direction.SECONDARY_TO_PRIMARY][1],
         }
         report.conflicts = resolve_conflicts(connection, {d: c[2] for d, c in captured.items()}, every_fresh)
+    connection.refresh_from_db()
+    if connection.sync_users and connection.status == Connection.Status.ACTIVE:
+        _sync_users(ctx, connection, report)  # before apply: user items are settled by users.py
     for direction, (plans, fresh, _) in captured.items():
         connection.refresh_from_db()
         if connection.status != Connection.Status.ACTIVE:
@@ -96,6 +103,20 @@ def _capture(ctx: EngineContext, connection: Connection, direction: str, plans) 
         finally:
             counter.api_calls = ctx.api_calls() - before
     return fresh, counter.processed, capturer.changed_here
+
+
+def _sync_users(ctx: EngineContext, connection: Connection, report: CycleReport) -> CycleReport:
+    """User sync (`users.py`): the initial copy in User Sync in Progress, then each cycle."""
+    start_calls = ctx.api_calls()
+    try:
+        users = sync_users(ctx, connection)
+    except SalesforceApiError as exc:
+        logger.warning("user sync of connection %s failed: %s", connection.pk, exc)
+        report.suspended = _suspend_if_unavailable(connection, exc) or report.suspended
+    else:
+        report.written += users.written + users.failed
+    report.api_calls += ctx.api_calls() - start_calls
+    return report
 
 
 def _suspend_if_unavailable(connection: Connection, exc: SalesforceApiError) -> bool:

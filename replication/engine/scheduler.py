@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from replication.engine.context import EngineContext
-from replication.engine.cycle import CAPTURING, CycleReport, sync_once
+from replication.engine.cycle import SCHEDULED, CycleReport, sync_once
 from replication.models import EngineSchedule
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ MAX_IDLE_FACTOR = 6  # an idle connection is polled at most 6 times its interval
 
 
 def ensure_schedules() -> None:
-    for connection in Connection.objects.filter(status__in=CAPTURING, engine_schedule__isnull=True):
+    for connection in Connection.objects.filter(status__in=SCHEDULED, engine_schedule__isnull=True):
         EngineSchedule.objects.get_or_create(
             connection=connection, defaults={"next_cycle_at": timezone.now()}
         )
@@ -33,7 +33,7 @@ def due_schedules() -> list[EngineSchedule]:
     now = timezone.now()
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     return list(
-        EngineSchedule.objects.filter(free, next_cycle_at__lte=now, connection__status__in=CAPTURING)
+        EngineSchedule.objects.filter(free, next_cycle_at__lte=now, connection__status__in=SCHEDULED)
         .select_related("connection")
         .order_by("next_cycle_at")
     )

@@ -174,10 +174,13 @@ def _topic(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> Non
 
 
 def _user(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None:
-    if old is None:
-        row.setdefault("UserType", "Standard")
-        if row.get("UserType") is None:
-            row["UserType"] = "Standard"
+    """UserType follows the profile's licence (Standard, CsnOnly for Chatter Free, …)."""
+    if _changed(row, old, "ProfileId"):
+        profile_type = (parent(row.get("ProfileId")) or {}).get("UserType")
+        if profile_type:
+            row["UserType"] = profile_type
+    if row.get("UserType") is None:
+        row["UserType"] = "Standard"
 
 
 _SPECIAL = {
