@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 TASK = "metadiff.tasks.connection_metadata_sync"
 SYNCED_TYPES = ("CustomObject", "CustomField")
-METADATA_SYNC_EVENT = "metadata_sync"  # ConnectionEvent kind of a metadata sync's outcome
 Status = Connection.Status
 Trigger = ConnectionMetadataSync.Trigger
 
@@ -136,7 +135,9 @@ def _finish(connection: Connection, sync: ConnectionMetadataSync, error: str) ->
         else f"Metadata sync ({how}): {len(sync.deployed)} component(s) deployed to "
         f"{connection.secondary_org}, {len(sync.gaps)} metadata gap(s) left"
     )
-    ConnectionEvent.objects.create(connection=connection, kind=METADATA_SYNC_EVENT, detail=detail[:500])
+    ConnectionEvent.objects.create(
+        connection=connection, kind=ConnectionEvent.Kind.METADATA_SYNC, detail=detail[:500]
+    )
 
 
 # --- the deployment --------------------------------------------------------------------------

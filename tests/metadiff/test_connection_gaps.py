@@ -11,7 +11,6 @@ from connections import services as connection_services
 from connections.client import SalesforceClient
 from connections.models import Connection
 from metadiff import tasks
-from metadiff.connection_sync import METADATA_SYNC_EVENT
 from metadiff.gaps import GapKind, connection_metadata_gaps
 from metadiff.models import ConnectionMetadataSync, Deployment, DiffRun
 from orgsync.roles import ADMINISTRATORS
@@ -176,7 +175,7 @@ def test_accept_with_sync_metadata_deploys_and_goes_active(
     assert sync.last_deployment.status == Deployment.Status.SUCCEEDED
     assert secondary.org.schema.field("Account", "Extra__c") is not None  # never deleted
     events = list(connection.events.order_by("id").values_list("kind", flat=True))
-    assert events[-2:] == [METADATA_SYNC_EVENT, ConnectionEvent.Kind.STATUS_CHANGED]
+    assert events[-2:] == [ConnectionEvent.Kind.METADATA_SYNC, ConnectionEvent.Kind.STATUS_CHANGED]
 
 
 def test_accept_with_sync_users_moves_on_to_user_sync(db, sfemu_server, django_capture_on_commit_callbacks):
@@ -204,7 +203,9 @@ def test_deploy_failure_stays_in_metadata_sync_until_run_again(
     assert ("Account", "Region__c", GapKind.MISSING_FIELD) in {
         (g["object"], g["field"], g["kind"]) for g in sync.gaps
     }
-    assert connection.events.filter(kind=METADATA_SYNC_EVENT, detail__contains="failed").exists()
+    assert connection.events.filter(
+        kind=ConnectionEvent.Kind.METADATA_SYNC, detail__contains="failed"
+    ).exists()
 
     tasks.connection_metadata_sync(connection.pk, "accept")  # a redelivered task: still failing
     connection.refresh_from_db()

@@ -1,0 +1,117 @@
+"""A bulk sync whose worker cluster is killed with SIGKILL three times — once with an ingest job
+in flight, once while reading a page, once at random — resumes where it stopped: every record arrives once,
+and no record is sent to the target twice."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.utils import timezone
+
+from replication import services
+from replication.bulksync.runner import BulkSyncRunner
+from replication.models import EXTERNAL_ID_FIELD, BulkSync, BulkSyncObject, Direction, RecordLink
+from replication.services.bulk_sync import bulk_sync_start
+from tests.orgsync.cluster import PROJECT_DIR, child_environment
+from tests.replication.conftest import linked_orgs
+
+RECORDS = 5000
+PAGE = 500
+
+
+def start_cluster(log_path) -> subprocess.Popen:
+    env = {
+        **child_environment(),
+        "ORGSYNC_BULK_SYNC_THRESHOLD": str(PAGE),
+        "ORGSYNC_BULK_SYNC_PAGE_RECORDS": str(PAGE),
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log_path.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, cluster: subprocess.Popen, timeout: float = 90) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and cluster.poll() is None:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def progress() -> BulkSyncObject:
+    return BulkSyncObject.objects.get(source_object="Account")
+
+
+def ingest_jobs(sfemu_server, handle) -> list[dict]:
+    """Full job info of every ingest job of the org (the list gives short info)."""
+    session = sfemu_server.http_session()
+    base = f"{handle.instance_url}/services/data/v62.0/jobs/ingest"
+    headers = {"Authorization": f"Bearer {handle.new_access_token()}"}
+    listing = session.get(base, headers=headers)
+    listing.raise_for_status()
+    return [session.get(f"{base}/{job['id']}", headers=headers).json() for job in listing.json()["records"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sigkill_three_times_during_a_bulk_sync(sfemu_server, tmp_path, settings):
+    from django_q.tasks import async_task
+
+    settings.ORGSYNC_BULK_SYNC_THRESHOLD = PAGE
+    settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS = PAGE
+    linked = linked_orgs(sfemu_server)
+    publication = services.publication_publish(
+        connection=linked.connection,
+        direction=Direction.PRIMARY_TO_SECONDARY,
+        source_object="Account",
+        actor=None,
+    )
+    services.subscription_subscribe(publication=publication, actor=None)
+    org, user = linked.primary.org, linked.primary.user_id
+    source_ids = {org.create("Account", {"Name": f"Bulk {n}"}, user_id=user) for n in range(RECORDS)}
+    bulk = bulk_sync_start(connection=linked.connection, actor=None, run_in_worker=False)
+
+    kill_points = [
+        ("an ingest job in flight", lambda: bool(progress().ingest_job_id)),
+        ("reading a page", lambda: bool(progress().page_start_counts) and not progress().ingest_job_id),
+        ("at random", lambda: True),
+    ]
+    hit = []
+    for name, condition in kill_points:
+        cluster = start_cluster(tmp_path / "qcluster.log")
+        async_task("replication.tasks.run_bulk_sync", bulk.pk, sync=False)
+        if name == "at random":
+            time.sleep(0.5)
+        reached = wait_for(condition, cluster)
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait()
+        if reached and BulkSync.objects.get(pk=bulk.pk).is_active:
+            hit.append(name)
+        # A dead worker's lease lapses (here at once, instead of after two minutes).
+        BulkSync.objects.filter(pk=bulk.pk).update(lease_until=timezone.now())
+    log = (tmp_path / "qcluster.log").read_text()[-3000:]
+    assert "an ingest job in flight" in hit and len(hit) >= 2, (hit, log)
+
+    bulk.refresh_from_db()
+    finished = BulkSyncRunner(bulk, sleep=lambda s: time.sleep(min(s, 0.05))).run()
+    assert finished.status == BulkSync.Status.COMPLETED, finished.error
+
+    written = linked.secondary.org.query(
+        f"SELECT {EXTERNAL_ID_FIELD} FROM Account", api_version="62.0"
+    ).records
+    external_ids = [r[EXTERNAL_ID_FIELD] for r in written]
+    assert len(external_ids) == len(set(external_ids)), "no record was created twice"
+    assert set(external_ids) == source_ids, "every record arrived"
+    assert RecordLink.objects.count() == RECORDS
+    sent = sum(j.get("numberRecordsProcessed") or 0 for j in ingest_jobs(sfemu_server, linked.secondary))
+    assert sent == RECORDS, "no record was sent to the target twice"
+    got = progress()
+    assert (got.total, got.processed, got.inserted, got.skipped) == (RECORDS, RECORDS, RECORDS, 0)
