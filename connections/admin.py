@@ -252,8 +252,11 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         buttons = (
             self.available_transitions(connection) if connection and request.user.has_perm(MANAGE) else []
         )
+        from replication.admin_bulk import connection_button  # replication builds on connections
+
+        bulk = connection_button(connection) if connection and request.user.has_perm(MANAGE) else None
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "transitions": buttons}
+            request, object_id, form_url, {**(extra_context or {}), "transitions": buttons, "bulk_sync": bulk}
         )
 
     @staticmethod
