@@ -5,6 +5,7 @@ the REST answers the engine reads); a page's locator is the checkpoint. REST pag
 or under the threshold) are at most a few thousand records and are read again on resume.
 """
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from replication.filters import compile_where
 
 NUMBER_TYPES = {"double", "currency", "percent"}
 MAX_POLL_SECONDS = 10.0
+QUERY_RECORDS_PER_SECOND_GUESS = 40_000  # first poll of a query job: about when it should be done
 
 
 @dataclass
@@ -116,8 +118,6 @@ class BulkSource:
     def __init__(
         self, ctx: EngineContext, plan: ObjectPlan, scope: Scope, *, page_records: int, sleep=None
     ) -> None:
-        import time
-
         self.ctx, self.plan, self.scope = ctx, plan, scope
         self.page_records = page_records
         self.sleep = sleep or time.sleep
@@ -129,8 +129,11 @@ class BulkSource:
         job = self.client.bulk_query_create(object_soql(self.plan, self.scope, self.describe))
         return job["id"]
 
-    def wait(self, job_id: str) -> dict:
-        return wait_for_job(self.client, job_id, query=True, sleep=self.sleep, first_wait=0.3)
+    def wait(self, job_id: str, expected: int) -> dict:
+        first = max(0.3, expected / QUERY_RECORDS_PER_SECOND_GUESS)
+        return wait_for_job(
+            self.client, job_id, query=True, sleep=self.sleep, first_wait=first, expected=expected
+        )
 
     def pages(self, job_id: str, locator: str = "") -> Iterator[Page]:
         current: str | None = locator or None
@@ -148,15 +151,21 @@ class BulkSource:
             yield Page((convert(row) for row in stream.rows), stream.locator)
 
 
-def wait_for_job(client, job_id: str, *, query: bool, sleep, first_wait: float) -> dict:
-    """Poll a Bulk job until it ends, waiting longer each time (1.6 times, at most 10 s): each poll
-    is an API call, so a big job costs a handful of them, not one per second."""
+def wait_for_job(client, job_id: str, *, query: bool, sleep, first_wait: float, expected: int = 0) -> dict:
+    """Poll a Bulk job until it ends. Each poll is an API call, so the next one is timed by the
+    job's own progress (records processed so far against `expected`) when it reports some, and
+    otherwise comes 1.6 times later than the last (at most 10 s apart)."""
     from connections.bulk import TERMINAL_STATES
 
-    wait = first_wait
+    started, wait = time.monotonic(), first_wait
     while True:
         sleep(wait)
         info = client.bulk_job(job_id, query=query)
         if info["state"] in TERMINAL_STATES:
             return info
-        wait = min(wait * 1.6, MAX_POLL_SECONDS)
+        done, elapsed = info.get("numberRecordsProcessed") or 0, time.monotonic() - started
+        if expected and 0 < done < expected:
+            wait = (expected - done) * elapsed / done * 1.1 + 0.2
+        else:
+            wait *= 1.6
+        wait = min(max(wait, 0.2), MAX_POLL_SECONDS)

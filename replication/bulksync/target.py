@@ -149,7 +149,7 @@ def harvest(client, job_id: str, *, sleep, expected: int = 0) -> Iterator[Outcom
         return
     if info["state"] not in ("JobComplete", "Failed", "Aborted"):
         first = max(0.3, expected / RECORDS_PER_SECOND_GUESS)
-        info = wait_for_job(client, job_id, query=False, sleep=sleep, first_wait=first)
+        info = wait_for_job(client, job_id, query=False, sleep=sleep, first_wait=first, expected=expected)
     if info["state"] == "Failed" and not info.get("numberRecordsProcessed"):
         raise SalesforceApiError(
             f"Bulk job {job_id} failed: {info.get('errorMessage') or 'no reason given'}",
