@@ -304,8 +304,11 @@ class RecordQueueItemAdmin(admin.ModelAdmin):
 
     @admin.display(description="record", ordering="source_id")
     def record(self, item: RecordQueueItem) -> str:
+        from replication.engine.queue import is_connection_event
         from synclog.export import direction_orgs, record_url
 
+        if is_connection_event(item):
+            return item.get_action_display()  # a suspend/resume marker, not a record in an org
         url = record_url(direction_orgs(item.connection, item.direction)[0], item.source_id)
         if not url:
             return item.source_id
@@ -355,3 +358,6 @@ class RecordQueueItemAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         return queue_csv(self.get_changelist_instance(request).queryset)
+
+
+from replication import admin_bulk  # noqa: E402, F401  (bulk sync's admin registers itself)

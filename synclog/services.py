@@ -5,6 +5,13 @@ A Failed entry is counted in exactly one run's `failed`: its `run`. An operator'
 that link while the record is tried again: a success moves the count from failed to succeeded in
 that run (SwiftPort: "the original sync log is updated"); a final failure in a later run moves it
 to that run, which counted it.
+
+A Failed entry nobody retried is still open: when its record goes through later by itself (its
+source changed again and that write succeeded), the entry turns Resolved too, but no count
+moves. That run did fail the record, and the later write was a new piece of work that its own
+run counts as succeeded; moving failed → succeeded as well would count one success twice. So
+the counts stay as written (never negative), and the success rate sees one failure and one
+success, the truth of two writes.
 """
 
 import logging
@@ -73,14 +80,18 @@ def log_attempt_failed(
 
 
 def log_resolved(*, connection, direction: str, source_ids: list[str]) -> int:
-    """A record that was Retrying went through: its entry becomes Resolved. An entry an operator
-    retried was counted failed in its run: that run now counts it succeeded instead."""
+    """A record went through: its open entries (Retrying, or Failed ones it left behind) become
+    Resolved. An entry an operator retried was counted failed in its run: that run now counts it
+    succeeded instead; a Failed entry resolved by a later write moves no count (module doc)."""
     if not source_ids:
         return 0
     entries = SyncLog.objects.filter(
-        connection=connection, direction=direction, source_id__in=source_ids, status=Status.RETRYING
+        connection=connection,
+        direction=direction,
+        source_id__in=source_ids,
+        status__in=[Status.RETRYING, Status.FAILED],
     )
-    retried = entries.filter(retried_at__isnull=False, run__isnull=False)
+    retried = entries.filter(status=Status.RETRYING, retried_at__isnull=False, run__isnull=False)
     for run_id, count in Counter(retried.values_list("run_id", flat=True)).items():
         _move_counts(run_id, failed=-count, succeeded=count)
     return entries.update(status=Status.RESOLVED, attempt=F("attempt") + 1)

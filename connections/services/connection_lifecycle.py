@@ -94,6 +94,11 @@ def _accept(*, connection: Connection, actor: AbstractBaseUser | None) -> Connec
     connection.accepted_at = timezone.now()
     connection.save(update_fields=["status", "accepted_at", "updated_at"])
     _record(connection, Kind.ACCEPTED, actor, f"status now {connection.get_status_display()}")
+    if connection.status == Status.METADATA_SYNC:
+        from django_q.tasks import async_task  # by name: metadiff builds on connections, not back
+
+        pk = connection.pk
+        transaction.on_commit(lambda: async_task("metadiff.tasks.connection_metadata_sync", pk, "accept"))
     return connection
 
 
@@ -141,7 +146,13 @@ def connection_suspend(
     connection.status = Status.SUSPENDED
     connection.suspension = Connection.Suspension.AUTOMATIC if automatic else Connection.Suspension.ADMIN
     connection.save(update_fields=["status", "suspension", "updated_at"])
-    _record(connection, Kind.SUSPENDED if automatic else Kind.ADMIN_SUSPENDED, actor, reason)
+    kind = Kind.SUSPENDED if automatic else Kind.ADMIN_SUSPENDED
+    event = ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor, detail=reason[:500])
+    # As in Organization Sync, the record queue shows it among the records (lazy: replication
+    # depends on connections, not the other way round).
+    from replication.engine.queue import enqueue_connection_event
+
+    enqueue_connection_event(event)
     return connection
 
 
@@ -163,7 +174,10 @@ def connection_resume(
     connection.status = Status.ACTIVE
     connection.suspension = Connection.Suspension.NONE
     connection.save(update_fields=["status", "suspension", "updated_at"])
-    _record(connection, Kind.RESUMED if automatic else Kind.ADMIN_RESUMED, actor)
+    kind = Kind.RESUMED if automatic else Kind.ADMIN_RESUMED
+    from replication.engine.queue import enqueue_connection_event  # lazy, as in connection_suspend
+
+    enqueue_connection_event(ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor))
     return connection
 
 

@@ -78,7 +78,10 @@ class Applier:
         items = queue.claim(self.connection, self.direction, self.ctx.worker, limit=limit)
         by_object: dict[str, list[RecordQueueItem]] = defaultdict(list)
         for item in items:
-            by_object[item.source_object].append(item)
+            if queue.is_connection_event(item):
+                queue.complete(item)  # a suspend/resume marker: nothing to write, reached in order
+            else:
+                by_object[item.source_object].append(item)
         planned = {p.source_object for p in self.plans}
         for orphan in [i for name, its in by_object.items() if name not in planned for i in its]:
             queue.drop(orphan)  # no longer published or subscribed

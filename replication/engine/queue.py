@@ -14,11 +14,20 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.models import Connection
-from replication.models import QueueStatus, RecordQueueItem
+from replication.engine.plans import publications
+from replication.models import Direction, QueueAction, QueueStatus, RecordQueueItem
+from synclog.models import ConnectionEvent
 
 CLAIM_LEASE = timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
+CONNECTION_OBJECT = "Connection"  # source_object of connection-event items
+EVENT_ACTIONS = {
+    ConnectionEvent.Kind.ADMIN_SUSPENDED: QueueAction.CONNECTION_ADMIN_SUSPENDED,
+    ConnectionEvent.Kind.ADMIN_RESUMED: QueueAction.CONNECTION_ADMIN_RESUMED,
+    ConnectionEvent.Kind.SUSPENDED: QueueAction.CONNECTION_SUSPENDED,
+    ConnectionEvent.Kind.RESUMED: QueueAction.CONNECTION_RESUMED,
+}
 
 
 def enqueue(connection: Connection, direction: str, source_object: str, changes: dict[str, str]) -> int:
@@ -55,6 +64,34 @@ def enqueue(connection: Connection, direction: str, source_object: str, changes:
                 updated_at=timezone.now(),
             )
     return len(new)
+
+
+def enqueue_connection_event(event: ConnectionEvent) -> int:
+    """Mark a suspension or resumption in the queue of each direction the engine applies (one
+    with a subscribed publication), as Organization Sync does: the item sits among the records in
+    enqueue order and apply completes it when it reaches it. Its source id, "event-<pk>", can
+    never be a Salesforce Id (no hyphen there), so it never collides with a record's item."""
+    connection = event.connection
+    directions = [Direction.PRIMARY_TO_SECONDARY]
+    if connection.is_two_way:
+        directions.append(Direction.SECONDARY_TO_PRIMARY)
+    items = [
+        RecordQueueItem(
+            connection=connection,
+            direction=direction,
+            source_object=CONNECTION_OBJECT,
+            source_id=f"event-{event.pk}",
+            action=EVENT_ACTIONS[event.kind],
+        )
+        for direction in directions
+        if publications(connection, direction).exists()
+    ]
+    RecordQueueItem.objects.bulk_create(items)
+    return len(items)
+
+
+def is_connection_event(item: RecordQueueItem) -> bool:
+    return item.source_object == CONNECTION_OBJECT and item.action in EVENT_ACTIONS.values()
 
 
 def _ready(now) -> Q:

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
 
-from replication.models import RecordQueueItem
+from replication.models import QueueAction, RecordQueueItem
 
 
 class Command(BaseCommand):
@@ -18,9 +18,10 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("The record queue is empty.")
             return
-        self.stdout.write(f"{'connection':<30} {'dir':<4} {'action':<22} {'status':<12} {'items':>7}  oldest")
+        self.stdout.write(f"{'connection':<30} {'dir':<4} {'action':<26} {'status':<12} {'items':>7}  oldest")
         for row in rows:
+            action = QueueAction(row["action"]).label  # e.g. "Connection Admin Suspended"
             self.stdout.write(
-                f"{row['connection__name'][:30]:<30} {row['direction']:<4} {row['action']:<22} "
+                f"{row['connection__name'][:30]:<30} {row['direction']:<4} {action:<26} "
                 f"{row['status']:<12} {row['items']:>7}  {row['oldest']:%Y-%m-%d %H:%M:%S}"
             )
