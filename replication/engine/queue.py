@@ -22,6 +22,7 @@ CLAIM_LEASE = timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 CONNECTION_OBJECT = "Connection"  # source_object of connection-event items
+USER_OBJECT = "User"
 EVENT_ACTIONS = {
     ConnectionEvent.Kind.ADMIN_SUSPENDED: QueueAction.CONNECTION_ADMIN_SUSPENDED,
     ConnectionEvent.Kind.ADMIN_RESUMED: QueueAction.CONNECTION_ADMIN_RESUMED,
@@ -105,7 +106,10 @@ def _ready(now) -> Q:
 def claim(connection: Connection, direction: str, worker: str, *, limit: int = 1000) -> list[RecordQueueItem]:
     """Take up to `limit` ready items, oldest first."""
     now = timezone.now()
-    items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
+    # User items are the user sync's (replication/engine/users.py claims them itself).
+    items = RecordQueueItem.objects.filter(connection=connection, direction=direction).exclude(
+        source_object=USER_OBJECT
+    )
     candidates = list(
         items.filter(_ready(now)).order_by("enqueued_at", "id").values_list("id", flat=True)[:limit]
     )
