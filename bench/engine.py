@@ -86,6 +86,8 @@ def backlog(connection, source, target, records: int) -> None:
         f"({elapsed:.1f} s, {cycles} cycle(s))"
     )
     print(f"API calls: {calls} = {calls * 1000 / records:.2f} per 1,000 changed records")
+    # Capture re-reads a 5 s overlap window on purpose; idle means nothing changed in it.
+    time.sleep(6)
     idle = sync_once(connection).api_calls
     print(f"idle cycle: {idle} API call(s)")
 
