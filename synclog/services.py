@@ -46,7 +46,12 @@ def log_attempt_failed(
     final: bool,
     run: SyncRun | None = None,
 ) -> SyncLog:
-    """Update the record's open Retrying entry (or start one): Failed when `final`."""
+    """Update the record's open entry (or start one): Failed when `final`.
+
+    One open entry per failing record: a record that fails again — a later change, or capture's
+    overlap window reading it once more — updates its Retrying or Failed entry instead of adding
+    another. A Failed entry is counted in its run; when a later run takes it over, the count
+    moves there."""
     values = {
         "status": Status.FAILED if final else Status.RETRYING,
         "error_code": code[:80],
@@ -57,14 +62,26 @@ def log_attempt_failed(
         "target_id": target_id,
         "run": run,
     }
-    entry = SyncLog.objects.filter(
-        connection=connection, direction=direction, source_id=source_id, status=Status.RETRYING
-    ).first()
-    if entry is not None and entry.retried_at is not None and entry.run_id is not None:
-        if not final:
-            values["run"] = entry.run  # still counted as failed there until it settles
-        elif run is not None and entry.run_id != run.pk:
-            _move_counts(entry.run_id, failed=-1)  # the run that failed it again counts it
+    entry = (
+        SyncLog.objects.filter(
+            connection=connection,
+            direction=direction,
+            source_id=source_id,
+            status__in=[Status.RETRYING, Status.FAILED],
+        )
+        .order_by("-updated_at", "-pk")
+        .first()
+    )
+    counted_there = (
+        entry is not None
+        and entry.run_id is not None
+        and (entry.status == Status.FAILED or entry.retried_at is not None)
+    )
+    if counted_there and (run is None or entry.run_id != run.pk):
+        if entry.status == Status.RETRYING and not final:
+            values["run"] = entry.run  # an operator's retry: still counted failed there until it settles
+        elif final or entry.status == Status.FAILED:
+            _move_counts(entry.run_id, failed=-1)  # the run that fails it now counts it
     if entry is None:
         return SyncLog.objects.create(
             connection=connection,
