@@ -65,6 +65,8 @@ class BulkSyncRunner:
         self.ctx = ctx or EngineContext(worker=default_worker())
         self.progress = progress or (lambda obj: None)
         self.sleep = sleep
+        # Dry run: what would be written so far, so children of those parents count as written too.
+        self.would_write: set[str] = set()
         self.threshold = settings.ORGSYNC_BULK_SYNC_THRESHOLD
         self.page_records = settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS
 
@@ -252,7 +254,9 @@ class BulkSyncRunner:
         entries, waiting = [], []
         for record in fresh:
             payload = build_payload(plan, record, links, owners.get(record["Id"]))
-            if payload.missing_parents:
+            if self.bulk.dry_run and all(pid in self.would_write for _, pid in payload.missing_parents):
+                entries.append(Entry(record["Id"], payload.values, ""))
+            elif payload.missing_parents:
                 waiting.append((record["Id"], payload.missing_parents))
             else:
                 entries.append(
@@ -318,6 +322,8 @@ class BulkSyncRunner:
     ) -> None:
         for chunk in _chunks(iter(outcomes), CHUNK):
             ok = [o for o in chunk if o.ok]
+            if self.bulk.dry_run:
+                self.would_write.update(o.source_id for o in ok)
             for outcome in ok:
                 if outcome.created:
                     obj.inserted += 1

@@ -156,6 +156,9 @@ def test_cutoff_date_and_number_of_entities(accounts_and_contacts):
     earlier = run(linked, objects=["Account"], since=timezone.now() - timedelta(days=300))
     got = objects(earlier)["Account"]
     assert (got.total, got.inserted, got.skipped) == (7, 3, 4)
+    assert sorted(r[EXTERNAL_ID_FIELD] for r in target_rows(linked, "Account", EXTERNAL_ID_FIELD)) == sorted(
+        old + new
+    )
 
     RecordLink.objects.all().delete()
     linked.secondary.org.purge()
@@ -230,6 +233,14 @@ def test_a_child_whose_parent_is_outside_the_sync_goes_to_the_record_queue(accou
     bulk = run(linked, objects=["Contact"])
     assert objects(bulk)["Contact"].queued == 2
     assert set(RecordQueueItem.objects.values_list("source_id", flat=True)) == set(contacts)
+
+
+def test_dry_run_counts_children_of_parents_it_would_copy_as_copied(accounts_and_contacts):
+    linked = accounts_and_contacts
+    seed(linked, 3, 2)
+    dry = run(linked, dry_run=True)
+    assert [(o.inserted, o.queued) for o in dry.sync_objects.all()] == [(3, 0), (6, 0)]
+    assert not RecordLink.objects.exists() and not RecordQueueItem.objects.exists()
 
 
 @pytest.mark.parametrize("threshold", [2000, 5])
