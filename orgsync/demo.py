@@ -144,7 +144,8 @@ def connect_demo_orgs(emulator: Emulator, orgs: list[DemoOrg]) -> list[Org]:
 
 
 def ensure_demo_connection(orgs: list[Org]) -> Connection:
-    """A two-way, accepted connection publishing the demo objects both ways (created once)."""
+    """A two-way, accepted connection with Sync Users, publishing the demo objects both ways
+    (created once); the engine's first cycle copies the users and makes it Active."""
     existing = Connection.objects.filter(name=DEMO_CONNECTION).first()
     if existing:
         return existing
@@ -157,6 +158,9 @@ def ensure_demo_connection(orgs: list[Org]) -> Connection:
         owner_username=primary.user_username,
         owner_user_id=primary.user_id,
         direction=Connection.Direction.TWO_WAY,
+        # Users copied with the .dr suffix first (User Sync in Progress, then Active), so record
+        # owners map both ways instead of falling back to the connection owner.
+        sync_users=True,
     )
     connection = connection_services.connection_accept(connection=connection, actor=None)
     for direction in (Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY):

@@ -42,25 +42,65 @@ def test_demo_orgs_are_seeded_and_connected_once(emulator):
     assert Org.objects.count() == 2
 
     connection = demo.ensure_demo_connection(orgs)
-    assert connection.status == "active" and connection.direction == "two_way"
+    assert connection.status == "user_sync" and connection.direction == "two_way"
     published = set(connection.published_objects.values_list("direction", "source_object"))
     assert published == {(d, o) for d in ("p2s", "s2p") for o in demo.DEMO_OBJECTS}
     assert demo.ensure_demo_connection(orgs).pk == connection.pk
 
 
-def test_an_edit_in_one_demo_org_arrives_in_the_other(emulator):
-    """What the README promises: edit a record in one org, it shows up in the other."""
+def test_an_edit_in_one_demo_org_arrives_in_the_other_and_nothing_comes_back(emulator):
+    """What the README promises: edit a record in one org, it shows up in the other; its owner
+    maps to the owner's .dr user there, so nothing is written back into the primary."""
     from replication.engine.cycle import sync_once
     from replication.models import RecordLink
+    from synclog.models import SyncRun
 
     emu, prepared, server = emulator
     connection = demo.ensure_demo_connection(demo.connect_demo_orgs(emu, prepared))
+    sync_once(connection)  # the user sync step: users copied, then Active
+    connection.refresh_from_db()
+    assert connection.status == "active"
     primary = server.instance.org(prepared[0].org_id)
     account = primary.query(
-        "SELECT Id FROM Account LIMIT 1", include_deleted=False, api_version="62.0"
+        "SELECT Id, OwnerId, SystemModstamp FROM Account WHERE Owner.Username LIKE '%novak%' LIMIT 1",
+        include_deleted=False,
+        api_version="62.0",
     ).records[0]
     primary.update("Account", account["Id"], {"Name": "Edited in the primary"}, user_id=primary.admin_user_id)
-    sync_once(connection)
+    for _ in range(3):
+        sync_once(connection)
     target = RecordLink.objects.get(primary_id=account["Id"]).secondary_id
     secondary = server.instance.org(prepared[1].org_id)
-    assert secondary.get("Account", target, ["Name"], api_version="62.0")["Name"] == "Edited in the primary"
+    copy = secondary.query(
+        f"SELECT Name, Owner.Username FROM Account WHERE Id = '{target}'",
+        include_deleted=False,
+        api_version="62.0",
+    ).records[0]
+    assert copy["Name"] == "Edited in the primary"
+    assert copy["Owner"]["Username"].endswith("@demo-primary.sfemu.org.dr")
+    after = primary.get("Account", account["Id"], ["OwnerId"], api_version="62.0")
+    assert after["OwnerId"] == account["OwnerId"], "the owner in the primary is kept"
+    written_back = SyncRun.objects.filter(kind=SyncRun.Kind.APPLY, direction="s2p")
+    assert sum(r.succeeded for r in written_back) == 0, "the echo is not written back"
+
+
+def test_a_bulk_sync_of_the_demo_copies_the_primary_and_nothing_comes_back(emulator):
+    """The README's next step: a bulk sync fills the empty secondary; the two-way engine then
+    recognises every copied record as its own echo."""
+    from replication.bulksync.runner import BulkSyncRunner
+    from replication.engine.cycle import sync_once
+    from replication.services.bulk_sync import bulk_sync_start
+    from synclog.models import SyncRun
+
+    emu, prepared, server = emulator
+    connection = demo.ensure_demo_connection(demo.connect_demo_orgs(emu, prepared))
+    sync_once(connection)  # users first
+    bulk = BulkSyncRunner(bulk_sync_start(connection=connection, actor=None, run_in_worker=False)).run()
+    assert bulk.status == "completed", bulk.error
+    primary, secondary = (server.instance.org(o.org_id) for o in prepared)
+    for sobject in demo.DEMO_OBJECTS:
+        assert secondary.record_counts([sobject]) == primary.record_counts([sobject]), sobject
+    for _ in range(2):
+        sync_once(connection)
+    written_back = SyncRun.objects.filter(kind=SyncRun.Kind.APPLY, direction="s2p")
+    assert sum(r.succeeded for r in written_back) == 0, "the bulk-copied records are not written back"
