@@ -21,6 +21,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # async_task runs inline in tests; tests that need a real cluster start `qcluster` themselves
 # with the real settings module.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+ORGSYNC_USER_SYNC_INTERVAL_SECONDS = 0  # tests look for user changes every cycle
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

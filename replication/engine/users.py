@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote_plus
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -161,10 +163,21 @@ class UserSync:
 
     # --- entry points ----------------------------------------------------------------------
     def run(self) -> UserSyncReport:
-        """The initial copy if it has not finished yet, else one ongoing cycle."""
+        """The initial copy if it has not finished yet, else one ongoing cycle — at most every
+        ORGSYNC_USER_SYNC_INTERVAL_SECONDS unless users wait in the queue, so an idle cycle
+        stays at one API call per org."""
         if not initial_copy_done(self.connection):
             return self.initial_copy()
+        if not self._due() and not any(self._pending_ids(d) for d in (P2S, S2P)):
+            return self.report
         return self.cycle()
+
+    def _due(self) -> bool:
+        interval = settings.ORGSYNC_USER_SYNC_INTERVAL_SECONDS
+        if interval <= 0:
+            return True
+        # cache.add is atomic and shared by every worker: the first cycle after the interval wins.
+        return cache.add(f"orgsync:user-sync-due:{self.connection.pk}", True, timeout=interval)
 
     def initial_copy(self) -> UserSyncReport:
         """Copy every standard-licence user of the primary (Bulk Sync Users)."""

@@ -153,6 +153,19 @@ def test_updates_travel_both_ways_and_never_loop(user_orgs):
     assert not RecordQueueItem.objects.exists()
 
 
+def test_between_user_polls_an_idle_cycle_reads_nothing(user_orgs, settings):
+    """With the default interval, ongoing user sync reads users at most every five minutes."""
+    settings.ORGSYNC_USER_SYNC_INTERVAL_SECONDS = 300
+    connection, primary, secondary = user_orgs.connection, user_orgs.primary, user_orgs.secondary
+    sync_once(connection)  # the initial copy
+    primary.reset_calls()
+    secondary.reset_calls()
+    for _ in range(3):
+        sync_once(connection)
+    calls = [primary.calls().get("composite", 0), secondary.calls().get("composite", 0)]
+    assert calls == [1, 1], "one user read per org in three cycles, the rest wait for the interval"
+
+
 def test_a_profile_missing_in_the_secondary_is_a_failed_entry_naming_it(user_orgs):
     primary, secondary, connection = user_orgs.primary, user_orgs.secondary, user_orgs.connection
     add_profile(primary, "Field Sales")
