@@ -253,6 +253,17 @@ class OwnerResolver:
         wanted = " or ".join(target_usernames(source_user.username, self.direction))
         return self._fall_back(f"no active user {wanted} in the target org for {source_user}")
 
+    def matching_users(self, source_user_ids: Iterable[str]) -> dict[str, str]:
+        """Source user Id → the active target user with its username (the ``.dr`` rule), for
+        the users that have one (audit fields: CreatedById, LastModifiedById). One query per org."""
+        ids = [i for i in source_user_ids if i]
+        self.source_users.load(ids=ids)
+        users = {i: u for i in ids if (u := self.source_users.by_id(i))}
+        self.target_users.load(
+            usernames=[n for u in users.values() for n in target_usernames(u.username, self.direction)]
+        )
+        return {i: match.id for i, u in users.items() if (match := self._match_username(u.username))}
+
     def _match_username(self, username: str) -> OrgUser | None:
         for candidate in target_usernames(username, self.direction):
             user = self.target_users.by_username(candidate)

@@ -29,7 +29,13 @@ from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker
 from replication.engine.links import LinkIndex
-from replication.engine.payloads import build_payload, referenced_ids, source_digest
+from replication.engine.payloads import (
+    audit_user_ids,
+    audit_values,
+    build_payload,
+    referenced_ids,
+    source_digest,
+)
 from replication.engine.plans import OWNER_FIELD, ObjectPlan, build_plans
 from replication.models import BulkSync, BulkSyncObject, Direction, OwnerStrategy, QueueAction, RecordLink
 from synclog.models import SyncLog, SyncRun
@@ -252,6 +258,7 @@ class BulkSyncRunner:
             else:
                 obj.skipped += 1
         entries, waiting = [], []
+        audit_users = self._audit_users(plan, fresh)
         for record in fresh:
             payload = build_payload(plan, record, links, owners.get(record["Id"]))
             if self.bulk.dry_run and all(pid in self.would_write for _, pid in payload.missing_parents):
@@ -259,11 +266,17 @@ class BulkSyncRunner:
             elif payload.missing_parents:
                 waiting.append((record["Id"], payload.missing_parents))
             else:
-                entries.append(
-                    Entry(record["Id"], payload.values, payload.digest, source_digest(plan, record))
-                )
+                values = {**payload.values, **audit_values(plan, record, audit_users)}
+                entries.append(Entry(record["Id"], values, payload.digest, source_digest(plan, record)))
         self._park(obj, plan, waiting)
         return entries
+
+    def _audit_users(self, plan: ObjectPlan, records: list[dict]) -> dict[str, str]:
+        """Target users for the audit user fields (Sync Feeds and Audit Fields)."""
+        wanted = audit_user_ids(plan, records)
+        if not wanted or self.bulk.dry_run:
+            return {}
+        return self.ctx.owner_resolver(plan.publication).matching_users(wanted)
 
     def _owners(self, plan: ObjectPlan, records: list[dict]) -> dict[str, str]:
         """Target owner per record. Records share few owners: but for round robin (decided per

@@ -107,7 +107,8 @@ class BulkTarget:
         self.ctx, self.plan, self.sleep = ctx, plan, sleep
         self.on_job_created = on_job_created  # checkpoints the job id before anything is sent
         self.client = ctx.client(plan.publication.target_org)
-        self.columns = [EXTERNAL_ID_FIELD, *dict.fromkeys(m.target for m in plan.fields)]
+        targets = [*(m.target for m in plan.fields), *plan.audit_fields]
+        self.columns = [EXTERNAL_ID_FIELD, *dict.fromkeys(targets)]
         self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed in finish
         self.text = io.TextIOWrapper(self.file, encoding="utf-8", newline="")
         self.writer = csv.writer(self.text, lineterminator="\n")

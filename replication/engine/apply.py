@@ -20,7 +20,14 @@ from connections.models import Connection
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.links import LinkIndex
-from replication.engine.payloads import Payload, build_payload, referenced_ids, source_digest
+from replication.engine.payloads import (
+    Payload,
+    audit_user_ids,
+    audit_values,
+    build_payload,
+    referenced_ids,
+    source_digest,
+)
 from replication.engine.plans import OWNER_FIELD, ObjectPlan
 from replication.engine.runs import RunCounter
 from replication.models import (
@@ -128,10 +135,21 @@ class Applier:
         links = LinkIndex(self.connection, self.direction)
         links.load([*(i.source_id for i in batch), *referenced_ids(plan, list(records.values()))])
         owners = self._owners(plan, records)
+        new = [r for i, r in records.items() if links.get(i) is None]
+        audit_users = self._audit_users(plan, new)
         ops = Ops()
         for item in batch:
             self._plan_item(plan, item, records.get(item.source_id), links, ops, owners)
+        for entry in ops.upserts:
+            entry.payload.audit = audit_values(plan, records[entry.item.source_id], audit_users)
         self._execute(plan, ops, links)
+
+    def _audit_users(self, plan: ObjectPlan, new_records: list[dict]) -> dict[str, str]:
+        """Target users for the audit user fields of records about to be created."""
+        wanted = audit_user_ids(plan, new_records)
+        if not wanted:
+            return {}
+        return self.ctx.owner_resolver(plan.publication).matching_users(wanted)
 
     def _owners(self, plan: ObjectPlan, records: dict[str, dict]) -> dict[str, str]:
         """Target owner per source record by the publication's owner strategy (one user query
@@ -201,7 +219,12 @@ class Applier:
         jobs: list[tuple[CollectionWrite, list[Entry], str]] = []
         for chunk in _chunks(ops.upserts):
             records = [
-                {"attributes": {"type": target}, EXTERNAL_ID_FIELD: e.item.source_id, **e.payload.values}
+                {
+                    "attributes": {"type": target},
+                    EXTERNAL_ID_FIELD: e.item.source_id,
+                    **e.payload.values,
+                    **e.payload.audit,
+                }
                 for e in chunk
             ]
             jobs.append(

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from replication.engine.hashing import state_hash
 from replication.engine.links import LinkIndex
-from replication.engine.plans import OWNER_FIELD, ObjectPlan
+from replication.engine.plans import AUDIT_USER_FIELDS, OWNER_FIELD, ObjectPlan
 
 
 @dataclass
@@ -12,6 +12,7 @@ class Payload:
     values: dict[str, object]
     missing_parents: list[tuple[str, str]] = field(default_factory=list)  # (source object, id)
     source_digest: str = ""  # two-way: the source's own state in the reverse direction's fields
+    audit: dict[str, object] = field(default_factory=dict)  # on create only; not part of the digest
 
     @property
     def digest(self) -> str:
@@ -52,3 +53,23 @@ def source_digest(plan: ObjectPlan, record: dict) -> str:
     if not plan.reverse_fields:
         return ""
     return state_hash({name: record.get(name) for name in plan.reverse_fields})
+
+
+def audit_values(plan: ObjectPlan, record: dict, users: dict[str, str]) -> dict[str, object]:
+    """The record's audit fields for its creation in the target: dates as they are, users by
+    `users` (source → target user by username); a user with no match there is left out, and
+    the target sets it (the connection's integration user)."""
+    values: dict[str, object] = {}
+    for name in plan.audit_fields:
+        value = record.get(name)
+        if name in AUDIT_USER_FIELDS:
+            value = users.get(value) if value else None
+        if value:
+            values[name] = value
+    return values
+
+
+def audit_user_ids(plan: ObjectPlan, records: list[dict]) -> set[str]:
+    return {
+        r[name] for r in records for name in plan.audit_fields if name in AUDIT_USER_FIELDS and r.get(name)
+    }

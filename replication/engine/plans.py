@@ -7,6 +7,8 @@ from replication.filters import Condition, filter_fields
 from replication.models import EXTERNAL_ID_FIELD, Direction, PublishedObject
 
 OWNER_FIELD = "OwnerId"
+AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+AUDIT_USER_FIELDS = ("CreatedById", "LastModifiedById")
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted")
 
 
@@ -25,6 +27,8 @@ class ObjectPlan:
     conditions: list[Condition]
     capture_only_fields: list[str] = field(default_factory=list)
     reverse_fields: list[str] = field(default_factory=list)  # what the other direction writes here
+    # Sync Feeds and Audit Fields: copied when a record is created in the target, never after.
+    audit_fields: list[str] = field(default_factory=list)
 
     @property
     def source_object(self) -> str:
@@ -40,6 +44,7 @@ class ObjectPlan:
             *(m.source for m in self.fields),
             *self.capture_only_fields,
             *self.reverse_fields,
+            *self.audit_fields,
         ]
         return list(dict.fromkeys(names))
 
@@ -94,5 +99,16 @@ def build_plans(connection: Connection, direction: str, describe) -> list[Object
                 for t in back.fields.exclude(target_field="").values_list("target_field", flat=True)
                 if t in by_name and t != EXTERNAL_ID_FIELD
             ]
+        if connection.sync_feeds_and_audit_fields:
+            plan.audit_fields = _audit_fields(
+                describe(publication.target_org, subscription.target_object), by_name
+            )
         plans.append(plan)
     return plans
+
+
+def _audit_fields(target: dict, source_fields: dict[str, dict]) -> list[str]:
+    """The audit fields the target org lets us set on create (its "Set Audit Fields upon Record
+    Creation" permission makes them createable)."""
+    createable = {f["name"] for f in target["fields"] if f.get("createable")}
+    return [name for name in AUDIT_FIELDS if name in createable and name in source_fields]
