@@ -11,8 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
-
 from connections import services as connection_services
 from connections.client import COLLECTION_SIZE, MAX_COMPOSITE_COLLECTIONS, CollectionWrite
 from connections.client_errors import RETRYABLE_CODES, RecordResult, RetryableError, SalesforceApiError
@@ -266,12 +264,11 @@ class Applier:
                     )
             self._suspend_if_unavailable(exc)
             return
-        # One commit for the whole answer, not one per statement (links, queue, log per record):
-        # a crash in between only means the next cycle upserts these records again, harmlessly.
-        with transaction.atomic():
-            for (_, entries, kind), results in zip(jobs, answers, strict=True):
-                for entry, result in zip(entries, results, strict=True):
-                    self._outcome(plan, kind, entry, result, links)
+        # Each record's outcome commits on its own: one transaction over the answer could deadlock
+        # with a capture collapsing the same queue rows (PostgreSQL, several workers).
+        for (_, entries, kind), results in zip(jobs, answers, strict=True):
+            for entry, result in zip(entries, results, strict=True):
+                self._outcome(plan, kind, entry, result, links)
 
     def _undelete(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
         client = self.ctx.client(plan.publication.target_org)

@@ -8,7 +8,6 @@ only the queue items (ids and actions) are stored.
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote_plus
 
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from connections.client_errors import error_from_body
@@ -65,8 +64,7 @@ class Capturer:
                 page = client.query_more(next_url)
                 records.extend(page.records)
                 next_url = page.next_records_url
-            with transaction.atomic():  # one commit per object's changes, not one per statement
-                self._process(plan, cursor, records)
+            self._process(plan, cursor, records)
 
     def _cursor(self, plan: ObjectPlan) -> ChangeCursor:
         cursor, _ = ChangeCursor.objects.get_or_create(
