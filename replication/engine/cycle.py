@@ -5,6 +5,8 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from connections import services as connection_services
 from connections.client_errors import SalesforceApiError
 from connections.models import Connection
@@ -12,10 +14,10 @@ from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavai
 from replication.engine.capture import Capturer
 from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
-from replication.engine.plans import build_plans
+from replication.engine.plans import build_plans, opposite
 from replication.engine.runs import recorded_run
 from replication.engine.users import sync_users
-from replication.models import Direction
+from replication.models import Direction, RecordLink
 from synclog.models import SyncRun
 
 logger = logging.getLogger(__name__)
@@ -86,12 +88,30 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
         connection.refresh_from_db()
         if connection.status != Connection.Status.ACTIVE:
             break
+        started = timezone.now()
         report.applied[direction], written = _apply(ctx, connection, direction, plans, fresh)
         report.written += written
+        _forget_rewritten(connection, direction, started, captured)
     connection.refresh_from_db()
     report.suspended = report.suspended or connection.status == Connection.Status.SUSPENDED
     report.api_calls = ctx.api_calls() - start_calls
     return report
+
+
+def _forget_rewritten(connection: Connection, direction: str, since, captured: dict) -> None:
+    """Records this direction just wrote were captured by the other direction before the write:
+    their copies there are stale. Apply must read them again, or it would send the stale copy
+    back over the change (a record edited right after its previous sync)."""
+    other = opposite(direction)
+    if other not in captured:
+        return
+    side = "secondary_id" if direction == Direction.PRIMARY_TO_SECONDARY else "primary_id"
+    rewritten = RecordLink.objects.filter(connection=connection, synced_at__gte=since).values_list(
+        side, flat=True
+    )
+    fresh = captured[other][1]
+    for record_id in rewritten.iterator():
+        fresh.pop(record_id, None)
 
 
 def _capture(ctx: EngineContext, connection: Connection, direction: str, plans) -> tuple[dict, int, set]:

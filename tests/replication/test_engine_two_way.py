@@ -7,7 +7,7 @@ from connections.models import Connection
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import Direction, RecordLink, RecordQueueItem
-from synclog.models import ConnectionEvent, SyncLog
+from synclog.models import ConnectionEvent, SyncLog, SyncRun
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
 
@@ -39,6 +39,22 @@ def test_one_update_reaches_the_other_org_once_and_never_comes_back(both_ways):
     primary_writes = primary.calls().get("collections", 0) + primary.calls().get("sobjects", 0)
     assert primary_writes == 0, "the echo never goes back to the primary"
     assert RecordLink.objects.count() == 1
+
+
+def test_an_edit_right_after_a_sync_is_never_undone_by_the_stale_echo(both_ways):
+    """The cycle after a write reads its echo in the other org; if the record changed again in
+    the meantime, sending that stale copy back would undo the edit, even for one cycle."""
+    primary, secondary = both_ways.primary, both_ways.secondary
+    source_id = primary.org.create("Account", {"Name": "v0"}, user_id=primary.user_id)
+    sync_once(both_ways.connection)  # v0 inserted into the secondary: its echo is due next cycle
+    target_id = RecordLink.objects.get(primary_id=source_id).secondary_id
+    primary.org.update("Account", source_id, {"Name": "v1"}, user_id=primary.user_id)
+    for _ in range(3):
+        sync_once(both_ways.connection)
+        assert primary.org.get("Account", source_id, ["Name"], api_version="62.0")["Name"] == "v1"
+    assert secondary.org.get("Account", target_id, ["Name"], api_version="62.0")["Name"] == "v1"
+    written_back = SyncRun.objects.filter(kind=SyncRun.Kind.APPLY, direction=S2P)
+    assert sum(run.succeeded for run in written_back) == 0, "nothing was written back into the primary"
 
 
 def test_a_change_in_the_secondary_travels_back(both_ways):
