@@ -199,11 +199,7 @@ class ConnectionMetadataSync(models.Model):
     Each run is also a row of the Org Synchronization History (`last_run`, under `difference`)
     and, when something was deployed, of the Deployment History (`last_deployment`)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Successful"
-        FAILED = "failed", "Failed"
+    Status = DiffRun.Status
 
     class Trigger(models.TextChoices):
         ACCEPT = "accept", "Connection accepted"

@@ -164,14 +164,8 @@ class BulkSyncRunner:
         for name in COUNTS:
             setattr(obj, name, 0)
         target = DryRunTarget(self.ctx, plan) if self.bulk.dry_run else RestTarget(self.ctx, plan)
-        digests: dict[str, tuple[str, str]] = {}
-        for page in RestSource(self.ctx, plan, self.scope).pages():
-            for chunk in _chunks(page.rows, CHUNK):
-                entries = self._classify(obj, plan, chunk)
-                digests.update({e.source_id: (e.digest, e.source_digest) for e in entries})
-                self._outcomes(obj, plan, target.add(entries), digests)
-                self._save_progress(obj)
-        self._outcomes(obj, plan, target.finish(), digests)
+        pages = RestSource(self.ctx, plan, self.scope).pages()
+        self._write(obj, plan, (record for page in pages for record in page.rows), target)
 
     def _bulk_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
         source = BulkSource(self.ctx, plan, self.scope, page_records=self.page_records, sleep=self.sleep)
@@ -208,14 +202,18 @@ class BulkSyncRunner:
                 sleep=self.sleep,
                 on_job_created=lambda job_id: self._ingest_started(obj, job_id, following),
             )
-        digests: dict[str, tuple[str, str]] = {}  # the page's keyed hashes, never its values
-        for chunk in _chunks(page.rows, CHUNK):
+        self._write(obj, plan, page.rows, target)
+        self._page_done(obj, following)
+
+    def _write(self, obj: BulkSyncObject, plan: ObjectPlan, records: Iterable[dict], target) -> None:
+        """Classify and send the records chunk by chunk, then read back what the target did."""
+        digests: dict[str, tuple[str, str]] = {}  # keyed hashes of what is sent, never its values
+        for chunk in _chunks(iter(records), CHUNK):
             entries = self._classify(obj, plan, chunk)
             digests.update({e.source_id: (e.digest, e.source_digest) for e in entries})
             self._outcomes(obj, plan, target.add(entries), digests)
             self._save_progress(obj)
         self._outcomes(obj, plan, target.finish(), digests)
-        self._page_done(obj, following)
 
     def _ingest_started(self, obj: BulkSyncObject, job_id: str, following: str) -> None:
         obj.ingest_job_id, obj.ingest_next_locator = job_id, following

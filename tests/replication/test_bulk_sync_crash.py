@@ -11,12 +11,12 @@ import time
 import pytest
 from django.utils import timezone
 
-from replication import services
 from replication.bulksync.runner import BulkSyncRunner
-from replication.models import EXTERNAL_ID_FIELD, BulkSync, BulkSyncObject, Direction, RecordLink
+from replication.models import EXTERNAL_ID_FIELD, BulkSync, BulkSyncObject, RecordLink
 from replication.services.bulk_sync import bulk_sync_start
 from tests.orgsync.cluster import PROJECT_DIR, child_environment
 from tests.replication.conftest import linked_orgs
+from tests.replication.test_bulk_sync import subscribe
 
 RECORDS = 5000
 PAGE = 500
@@ -68,13 +68,7 @@ def test_sigkill_three_times_during_a_bulk_sync(sfemu_server, tmp_path, settings
     settings.ORGSYNC_BULK_SYNC_THRESHOLD = PAGE
     settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS = PAGE
     linked = linked_orgs(sfemu_server)
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
+    subscribe(linked, "Account")
     org, user = linked.primary.org, linked.primary.user_id
     source_ids = {org.create("Account", {"Name": f"Bulk {n}"}, user_id=user) for n in range(RECORDS)}
     bulk = bulk_sync_start(connection=linked.connection, actor=None, run_in_worker=False)
