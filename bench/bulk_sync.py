@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from engine import linked, setup_django  # noqa: E402
+from sfemu_bulk import run_ingest  # noqa: E402
 
 WORKER = """
 import json, sys, time
@@ -55,20 +56,14 @@ def seed(server, handle, records: int) -> float:
     """Insert `records` Accounts with one Bulk API 2.0 job per 200,000; returns seconds."""
     http = server.http_session()
     http.headers["Authorization"] = f"Bearer {handle.new_access_token()}"
-    base = f"{handle.instance_url}/services/data/v62.0/jobs/ingest"
+    base = f"{handle.instance_url}/services/data/v62.0"
     started = time.perf_counter()
     for first in range(0, records, 200_000):
         out = io.StringIO()
         out.write("Name,Industry,NumberOfEmployees,Phone\n")
         for i in range(first, min(first + 200_000, records)):
             out.write(f"Bench {i},Technology,{i % 5000},555-{i % 10000:04d}\n")
-        job = http.post(base, json={"object": "Account", "operation": "insert", "contentType": "CSV"}).json()
-        http.put(
-            f"{base}/{job['id']}/batches", data=out.getvalue().encode(), headers={"Content-Type": "text/csv"}
-        )
-        http.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}).raise_for_status()
-        while http.get(f"{base}/{job['id']}").json()["state"] not in ("JobComplete", "Failed", "Aborted"):
-            time.sleep(0.2)
+        run_ingest(http, base, "insert", out.getvalue().encode())
     return time.perf_counter() - started
 
 

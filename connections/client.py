@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 COLLECTION_SIZE = 200
 MAX_COMPOSITE_COLLECTIONS = 5
+MAX_COMPOSITE_QUERIES = 5  # Salesforce allows five queries in one composite request
 USAGE_SAVE_INTERVAL_SECONDS = 10.0
 
 _calls_lock = threading.Lock()
@@ -165,6 +166,20 @@ class SalesforceClient(BulkMixin, MetadataMixin):
         body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
         answer = self._call("composite", lambda sf: sf.restful("composite", method="POST", json=body))
         return answer["compositeResponse"]
+
+    def composite_queries(self, soqls: list[str], *, include_deleted: bool = False) -> list[dict]:
+        """Up to five SOQL queries as one API call. Answers in input order, each with its
+        `httpStatusCode` and `body` (records, nextRecordsUrl; or the error list)."""
+        if not 1 <= len(soqls) <= MAX_COMPOSITE_QUERIES:
+            raise ValueError(f"a composite call takes 1 to {MAX_COMPOSITE_QUERIES} queries")
+        resource = "queryAll" if include_deleted else "query"
+        base = f"/services/data/v{self.org.api_version}/{resource}/?q="
+        return self.composite(
+            [
+                {"method": "GET", "url": base + quote_plus(q), "referenceId": f"q{i}"}
+                for i, q in enumerate(soqls)
+            ]
+        )
 
     def composite_collections(self, writes: list[CollectionWrite]) -> list[list[RecordResult]]:
         """Up to 5 collection writes (≤200 records each) in one composite call: one API call

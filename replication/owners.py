@@ -201,8 +201,12 @@ class OwnerResolver:
     def resolve_records(self, records: Iterable[Mapping]) -> dict[str, str]:
         """Target owner per source record Id, for records carrying ``Id`` and ``OwnerId``."""
         records = list(records)
-        self.prefetch(r.get("OwnerId") or "" for r in records)
-        return {r["Id"]: self.target_owner(r.get("OwnerId") or "", record_id=r["Id"]) for r in records}
+        owners = {r.get("OwnerId") or "" for r in records}
+        self.prefetch(owners)
+        if self.strategy == OwnerStrategy.ROUND_ROBIN:  # decided per record
+            return {r["Id"]: self.target_owner(r.get("OwnerId") or "", record_id=r["Id"]) for r in records}
+        by_owner = {owner: self.target_owner(owner) for owner in owners}  # records share few owners
+        return {r["Id"]: by_owner[r.get("OwnerId") or ""] for r in records}
 
     def target_owner(self, source_owner_id: str, *, record_id: str | None = None) -> str:
         """The target-org User Id owning a record whose source owner is ``source_owner_id``.

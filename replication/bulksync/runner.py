@@ -37,7 +37,7 @@ from replication.engine.payloads import (
     source_digest,
 )
 from replication.engine.plans import OWNER_FIELD, ObjectPlan, build_plans
-from replication.models import BulkSync, BulkSyncObject, Direction, OwnerStrategy, QueueAction, RecordLink
+from replication.models import BulkSync, BulkSyncObject, Direction, QueueAction, RecordLink
 from synclog.models import SyncLog, SyncRun
 from synclog.services import log_attempt_failed, log_resolved
 
@@ -277,19 +277,11 @@ class BulkSyncRunner:
         return self.ctx.owner_resolver(plan.publication).matching_users(wanted)
 
     def _owners(self, plan: ObjectPlan, records: list[dict]) -> dict[str, str]:
-        """Target owner per record. Records share few owners: but for round robin (decided per
-        record) each distinct owner is resolved once."""
+        """Target owner per record by the publication's owner strategy."""
         if not any(m.source == OWNER_FIELD for m in plan.fields):
             return {}
-        owned = [r for r in records if r.get(OWNER_FIELD)]
         resolver = self.ctx.owner_resolver(plan.publication)
-        if plan.publication.owner_strategy == OwnerStrategy.ROUND_ROBIN:
-            owners = resolver.resolve_records(owned)
-        else:
-            distinct = {r[OWNER_FIELD] for r in owned}
-            resolver.prefetch(distinct)
-            by_owner = {owner: resolver.target_owner(owner) for owner in distinct}
-            owners = {r["Id"]: by_owner[r[OWNER_FIELD]] for r in owned}
+        owners = resolver.resolve_records([r for r in records if r.get(OWNER_FIELD)])
         resolver.warnings.clear()
         return owners
 

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import quote_plus
 
+from connections.client import MAX_COMPOSITE_QUERIES
 from replication.bulksync.scope import Scope
-from replication.engine.capture import soql_datetime
+from replication.engine.capture import raise_capture_error, soql_datetime
 from replication.engine.context import EngineContext
 from replication.engine.plans import ObjectPlan
 from replication.filters import compile_where
@@ -45,25 +45,15 @@ def object_soql(plan: ObjectPlan, scope: Scope, describe: dict, *, select: str |
 def count_in_scope(ctx: EngineContext, plans: list[ObjectPlan], scope: Scope) -> dict[str, int]:
     """Records in scope per source object: one composite call for up to five objects."""
     counts: dict[str, int] = {}
-    for start in range(0, len(plans), 5):
-        group = plans[start : start + 5]
+    for start in range(0, len(plans), MAX_COMPOSITE_QUERIES):
+        group = plans[start : start + MAX_COMPOSITE_QUERIES]
         org = group[0].publication.source_org
-        base = f"/services/data/v{org.api_version}/query/?q="
-        subrequests = [
-            {
-                "method": "GET",
-                "referenceId": f"c{n}",
-                "url": base
-                + quote_plus(
-                    object_soql(plan, scope, ctx.describe(org, plan.source_object), select="COUNT()")
-                ),
-            }
-            for n, plan in enumerate(group)
+        soqls = [
+            object_soql(plan, scope, ctx.describe(org, plan.source_object), select="COUNT()")
+            for plan in group
         ]
-        for plan, answer in zip(group, ctx.client(org).composite(subrequests), strict=True):
+        for plan, answer in zip(group, ctx.client(org).composite_queries(soqls), strict=True):
             if answer["httpStatusCode"] >= 400:
-                from replication.engine.capture import raise_capture_error
-
                 raise_capture_error(plan, answer)
             total = answer["body"]["totalSize"]
             counts[plan.source_object] = min(total, scope.limit) if scope.limit else total

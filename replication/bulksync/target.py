@@ -10,14 +10,19 @@ import io
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus
 
-from connections.client import COLLECTION_SIZE, MAX_COMPOSITE_COLLECTIONS, CollectionWrite
+from connections.client import (
+    COLLECTION_SIZE,
+    MAX_COMPOSITE_COLLECTIONS,
+    MAX_COMPOSITE_QUERIES,
+    CollectionWrite,
+)
 from connections.client_errors import SalesforceApiError
 from replication.bulksync.source import wait_for_job
 from replication.engine.context import EngineContext
 from replication.engine.plans import ObjectPlan
 from replication.models import EXTERNAL_ID_FIELD
+from replication.owners import soql_string
 
 SPOOL_BYTES = 8 * 1024 * 1024  # a page's CSV stays in memory up to 8 MB, then goes to a temp file
 RECORDS_PER_SECOND_GUESS = 8000  # first poll of an ingest job: about when it should be done
@@ -183,20 +188,16 @@ class DryRunTarget:
         return iter(())
 
     def _existing(self, source_ids: list[str]) -> dict[str, str]:
-        org = self.plan.publication.target_org
-        base = f"/services/data/v{org.api_version}/query/?q="
+        client = self.ctx.client(self.plan.publication.target_org)
         chunks = [source_ids[s : s + EXISTING_CHUNK] for s in range(0, len(source_ids), EXISTING_CHUNK)]
+        soqls = [
+            f"SELECT Id, {EXTERNAL_ID_FIELD} FROM {self.plan.target_object} "
+            f"WHERE {EXTERNAL_ID_FIELD} IN ({', '.join(soql_string(i) for i in chunk)})"
+            for chunk in chunks
+        ]
         found: dict[str, str] = {}
-        for start in range(0, len(chunks), 5):
-            subrequests = []
-            for n, chunk in enumerate(chunks[start : start + 5]):
-                quoted = ",".join(f"'{i}'" for i in chunk)
-                soql = (
-                    f"SELECT Id, {EXTERNAL_ID_FIELD} FROM {self.plan.target_object} "
-                    f"WHERE {EXTERNAL_ID_FIELD} IN ({quoted})"
-                )
-                subrequests.append({"method": "GET", "referenceId": f"e{n}", "url": base + quote_plus(soql)})
-            for answer in self.ctx.client(org).composite(subrequests):
+        for start in range(0, len(soqls), MAX_COMPOSITE_QUERIES):
+            for answer in client.composite_queries(soqls[start : start + MAX_COMPOSITE_QUERIES]):
                 if answer["httpStatusCode"] < 400:
                     found.update({r[EXTERNAL_ID_FIELD]: r["Id"] for r in answer["body"]["records"]})
         return found

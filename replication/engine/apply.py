@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from connections import services as connection_services
-from connections.client import COLLECTION_SIZE, MAX_COMPOSITE_COLLECTIONS, CollectionWrite
+from connections.client import (
+    COLLECTION_SIZE,
+    MAX_COMPOSITE_COLLECTIONS,
+    MAX_COMPOSITE_QUERIES,
+    CollectionWrite,
+)
 from connections.client_errors import RETRYABLE_CODES, RecordResult, RetryableError, SalesforceApiError
 from connections.models import Connection
 from replication.engine import queue
@@ -114,15 +119,11 @@ class Applier:
     def _records(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> dict[str, dict]:
         records = {i.source_id: self.fresh[i.source_id] for i in batch if i.source_id in self.fresh}
         missing = [i.source_id for i in batch if i.source_id not in records]
-        org = plan.publication.source_org
-        base = f"/services/data/v{org.api_version}/queryAll/?q="
-        chunks = [missing[s : s + READ_CHUNK] for s in range(0, len(missing), READ_CHUNK)]
-        for start in range(0, len(chunks), 5):
-            subrequests = [
-                {"method": "GET", "referenceId": f"r{n}", "url": base + _by_ids_soql(plan, chunk)}
-                for n, chunk in enumerate(chunks[start : start + 5])
-            ]
-            for answer in self.ctx.client(org).composite(subrequests):
+        client = self.ctx.client(plan.publication.source_org)
+        soqls = [_by_ids_soql(plan, missing[s : s + READ_CHUNK]) for s in range(0, len(missing), READ_CHUNK)]
+        for start in range(0, len(soqls), MAX_COMPOSITE_QUERIES):
+            group = soqls[start : start + MAX_COMPOSITE_QUERIES]
+            for answer in client.composite_queries(group, include_deleted=True):
                 if answer["httpStatusCode"] < 400:
                     records.update({r["Id"]: r for r in answer["body"]["records"]})
         return records
@@ -394,9 +395,5 @@ def _chunks(entries: list[Entry]) -> list[list[Entry]]:
 
 
 def _by_ids_soql(plan: ObjectPlan, ids: list[str]) -> str:
-    from urllib.parse import quote_plus
-
     quoted = ",".join(f"'{i}'" for i in ids)
-    return quote_plus(
-        f"SELECT {', '.join(plan.capture_fields())} FROM {plan.source_object} WHERE Id IN ({quoted})"
-    )
+    return f"SELECT {', '.join(plan.capture_fields())} FROM {plan.source_object} WHERE Id IN ({quoted})"

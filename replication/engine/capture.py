@@ -6,7 +6,6 @@ only the queue items (ids and actions) are stored.
 """
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote_plus
 
 from django.utils.dateparse import parse_datetime
 
@@ -49,12 +48,8 @@ class Capturer:
         org = plans[0].publication.source_org
         client = self.ctx.client(org)
         cursors = [self._cursor(plan) for plan in plans]
-        base = f"/services/data/v{org.api_version}/queryAll/?q="
-        subrequests = [
-            {"method": "GET", "url": base + self._soql(plan, cursor), "referenceId": f"q{i}"}
-            for i, (plan, cursor) in enumerate(zip(plans, cursors, strict=True))
-        ]
-        answers = client.composite(subrequests)
+        soqls = [self._soql(plan, cursor) for plan, cursor in zip(plans, cursors, strict=True)]
+        answers = client.composite_queries(soqls, include_deleted=True)
         for plan, cursor, answer in zip(plans, cursors, answers, strict=True):
             if answer["httpStatusCode"] >= 400:
                 raise_capture_error(plan, answer)
@@ -80,7 +75,7 @@ class Capturer:
         since = soql_datetime(cursor.modstamp - OVERLAP)
         fields = ", ".join(plan.capture_fields())
         where = f"WHERE SystemModstamp > {since} ORDER BY SystemModstamp, Id"
-        return quote_plus(f"SELECT {fields} FROM {plan.source_object} {where}")
+        return f"SELECT {fields} FROM {plan.source_object} {where}"
 
     def _process(self, plan: ObjectPlan, cursor: ChangeCursor, records: list[dict]) -> None:
         links = LinkIndex(self.connection, self.direction).load(r["Id"] for r in records)

@@ -103,16 +103,22 @@ def _ready(now) -> Q:
     )
 
 
-def claim(connection: Connection, direction: str, worker: str, *, limit: int = 1000) -> list[RecordQueueItem]:
-    """Take up to `limit` ready items, oldest first."""
+def ready_items(connection: Connection, direction: str, *, users: bool = False):
+    """Items that may be claimed now: record items, or with `users` the user sync's (the two
+    are applied by different code, `apply.py` and `users.py`, and never take each other's)."""
+    items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
+    items = items.filter(source_object=USER_OBJECT) if users else items.exclude(source_object=USER_OBJECT)
+    return items.filter(_ready(timezone.now()))
+
+
+def claim(
+    connection: Connection, direction: str, worker: str, *, limit: int = 1000, users: bool = False
+) -> list[RecordQueueItem]:
+    """Take up to `limit` ready items (record items, or with `users` user items), oldest first."""
     now = timezone.now()
-    # User items are the user sync's (replication/engine/users.py claims them itself).
-    items = RecordQueueItem.objects.filter(connection=connection, direction=direction).exclude(
-        source_object=USER_OBJECT
-    )
-    candidates = list(
-        items.filter(_ready(now)).order_by("enqueued_at", "id").values_list("id", flat=True)[:limit]
-    )
+    items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
+    ready = ready_items(connection, direction, users=users)
+    candidates = list(ready.order_by("enqueued_at", "id").values_list("id", flat=True)[:limit])
     if not candidates:
         return []
     token = f"{worker[:40]}:{uuid.uuid4().hex[:12]}"

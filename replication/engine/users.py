@@ -17,14 +17,11 @@ tell our own echo from a real change: `*_state_hash` is a side's active flag, pr
 """
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import quote_plus
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -36,7 +33,8 @@ from replication.engine.capture import INITIAL_LOOKBACK, OVERLAP, soql_datetime
 from replication.engine.context import EngineContext
 from replication.engine.hashing import state_hash
 from replication.engine.runs import RunCounter, recorded_run
-from replication.models import ChangeCursor, Direction, QueueAction, QueueStatus, RecordLink, RecordQueueItem
+from replication.models import ChangeCursor, Direction, QueueAction, RecordLink, RecordQueueItem
+from replication.owners import soql_string
 from synclog.models import SyncRun
 from synclog.services import log_attempt_failed, log_resolved
 
@@ -70,8 +68,8 @@ READ_FIELDS = (
 )
 PENDING_READ_CHUNK = 300  # ids per query: keeps the GET under the 16 KB URI limit
 USERNAME_CHUNK = 100  # usernames (≤ 80 characters) per query, also under the URI limit
+CLAIM_LIMIT = 10_000  # user items settled per direction and cycle
 PENDING_READ_CHUNKS = 2  # with users, profiles and roles: five queries, one composite call
-CLAIM_LEASE = timedelta(minutes=5)
 WRITE_FAILURE_WAIT = timedelta(seconds=30)
 
 
@@ -226,20 +224,15 @@ class UserSync:
     def _read(self, org: Org, users_soql: str | None, pending_ids: list[str]) -> OrgRead:
         """One composite call: the users asked for, the org's profiles and roles, and users
         waiting in the queue (by Id)."""
-        base = f"/services/data/v{org.api_version}/query/?q="
         queries = ["SELECT Id, Name FROM Profile", "SELECT Id, Name, DeveloperName FROM UserRole"]
         if users_soql:
             queries.append(users_soql)
         for start in range(0, len(pending_ids), PENDING_READ_CHUNK):
             ids = ",".join(f"'{i}'" for i in pending_ids[start : start + PENDING_READ_CHUNK])
             queries.append(f"SELECT {_fields()} FROM User WHERE Id IN ({ids})")
-        subrequests = [
-            {"method": "GET", "url": base + quote_plus(q), "referenceId": f"u{n}"}
-            for n, q in enumerate(queries)
-        ]
         client = self.ctx.client(org)
         results = []
-        for answer in client.composite(subrequests):
+        for answer in client.composite_queries(queries):
             if answer["httpStatusCode"] >= 400:
                 raise error_from_body(
                     answer["httpStatusCode"],
@@ -262,7 +255,8 @@ class UserSync:
     def _pending_ids(self, direction: str) -> list[str]:
         """Users queued earlier and ready again (a retry, an operator's Retry)."""
         limit = PENDING_READ_CHUNK * PENDING_READ_CHUNKS
-        return list(self._ready(direction).values_list("source_id", flat=True)[:limit])
+        ready = queue.ready_items(self.connection, direction, users=True)
+        return list(ready.values_list("source_id", flat=True)[:limit])
 
     # --- what changed ----------------------------------------------------------------------
     def _changes(self, direction: str) -> dict[str, str]:
@@ -298,7 +292,7 @@ class UserSync:
     def _settle(self, direction: str, counter: RunCounter) -> None:
         """Claim the direction's ready user items and write them; each ends done, Failed or
         (a write call that failed as a whole) back in the queue for later."""
-        items = self._claim(direction)
+        items = queue.claim(self.connection, direction, self.ctx.worker, limit=CLAIM_LIMIT, users=True)
         read = self.reads[direction]
         known = [i for i in items if i.source_id in read.by_id]
         for item in items:
@@ -321,31 +315,6 @@ class UserSync:
         self._write(direction, creates, "POST", counter)
         self._write(direction, updates, "PATCH", counter)
 
-    def _claim(self, direction: str) -> list[RecordQueueItem]:
-        """Compare-and-set claim of ready user items (the record apply never sees them: this
-        runs first in the cycle)."""
-        now = timezone.now()
-        token = f"{self.ctx.worker[:40]}:{uuid.uuid4().hex[:12]}"
-        ids = list(self._ready(direction).values_list("id", flat=True))
-        self._ready(direction).filter(id__in=ids).update(
-            status=QueueStatus.IN_PROGRESS,
-            claimed_by=token,
-            claimed_at=now,
-            claim_expires_at=now + CLAIM_LEASE,
-        )
-        return list(RecordQueueItem.objects.filter(claimed_by=token).order_by("enqueued_at", "id"))
-
-    def _ready(self, direction: str):
-        now = timezone.now()
-        ready = (
-            Q(status=QueueStatus.QUEUED)
-            | Q(status=QueueStatus.RETRYING, next_retry_at__lte=now)
-            | Q(status=QueueStatus.IN_PROGRESS, claim_expires_at__lt=now)
-        )
-        return RecordQueueItem.objects.filter(
-            ready, connection=self.connection, direction=direction, source_object=USER
-        )
-
     def _existing_targets(
         self, direction: str, items: list[RecordQueueItem], links: dict[str, RecordLink]
     ) -> dict[str, str]:
@@ -358,7 +327,7 @@ class UserSync:
         client = self.ctx.client(self.connection.secondary_org)
         found: dict[str, str] = {}
         for start in range(0, len(wanted), USERNAME_CHUNK):
-            names = ",".join(_soql_string(n) for n in wanted[start : start + USERNAME_CHUNK])
+            names = ",".join(soql_string(n) for n in wanted[start : start + USERNAME_CHUNK])
             for user in client.query_records(f"SELECT Id, Username FROM User WHERE Username IN ({names})"):
                 found[user["Username"].lower()] = user["Id"]
         return found
@@ -526,10 +495,6 @@ def _links(connection: Connection, direction: str, source_ids: list[str]) -> dic
 def _newest(users: list[dict]) -> datetime | None:
     stamps = [parse_datetime(u["SystemModstamp"].replace("+0000", "+00:00")) for u in users]
     return max(stamps) if stamps else None
-
-
-def _soql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def sync_users(ctx: EngineContext, connection: Connection) -> UserSyncReport:
