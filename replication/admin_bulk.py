@@ -1,8 +1,7 @@
 """Bulk sync in the admin (Manage Connections only): the list of runs, the *Bulk Sync* page of a
 connection (start), a run's progress page (auto-refreshing, with Cancel)."""
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,9 +15,10 @@ from django.utils import timezone
 
 from connections.admin import MANAGE
 from connections.models import Connection
+from replication.bulksync.progress import object_progress
 from replication.bulksync.scope import BulkSyncError, default_cutoff
 from replication.errors import ReplicationError
-from replication.models import BulkSync, BulkSyncObject, Direction, PublishedObject
+from replication.models import BulkSync, Direction, PublishedObject
 from replication.services.bulk_sync import bulk_sync_cancel, bulk_sync_start
 
 TEMPLATES = "admin/replication/bulksync"
@@ -109,27 +109,6 @@ class BulkSyncStartForm(forms.Form):
                 field = next((f for p, f in self.FIELD_OF_MESSAGE.items() if message.startswith(p)), None)
                 self.add_error(field, message)
             raise
-
-
-@dataclass(frozen=True)
-class ObjectProgress:
-    obj: BulkSyncObject
-    percent: int
-    rate: float | None  # records per second since the object started
-    eta: str  # h:mm:ss left at the current rate, or empty
-
-
-def object_progress(obj: BulkSyncObject, now: datetime) -> ObjectProgress:
-    total = obj.total or 0
-    done = obj.status == BulkSyncObject.Status.DONE
-    percent = 100 if done else min(100, obj.processed * 100 // total) if total else 0
-    rate, eta = None, ""
-    if obj.started_at:
-        seconds = ((obj.finished_at or now) - obj.started_at).total_seconds()
-        rate = obj.processed / seconds if seconds > 0 else None
-    if rate and obj.status == BulkSyncObject.Status.RUNNING and total > obj.processed:
-        eta = str(timedelta(seconds=int((total - obj.processed) / rate)))
-    return ObjectProgress(obj, percent, rate, eta)
 
 
 @admin.register(BulkSync)
