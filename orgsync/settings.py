@@ -190,3 +190,7 @@ ORGSYNC_BULK_SYNC_PAGE_RECORDS = env.int("ORGSYNC_BULK_SYNC_PAGE_RECORDS", defau
 # --- User sync (Sync Users on a connection; see docs/engine.md) ---
 # Ongoing user changes (active flag, role, profile) are looked for at most this often.
 ORGSYNC_USER_SYNC_INTERVAL_SECONDS = env.int("ORGSYNC_USER_SYNC_INTERVAL_SECONDS", default=300)
+
+# --- Engine (see docs/engine.md, "One writer per connection") ---
+# A connection's lease: renewed before every write batch; a killed cycle frees it within this.
+ORGSYNC_LEASE_SECONDS = env.int("ORGSYNC_LEASE_SECONDS", default=30)

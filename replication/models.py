@@ -249,13 +249,19 @@ class ChangeCursor(models.Model):
 
 
 class EngineSchedule(models.Model):
-    """When a connection's next sync cycle is due, and who is running it (a lease)."""
+    """When a connection's next sync cycle is due, and who writes to its orgs now: the
+    connection's lease (`replication.engine.lease`). `lease_token` grows by one on every
+    acquisition, so a writer that lost the lease can tell before its next write (fencing)."""
 
     connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="engine_schedule")
     next_cycle_at = models.DateTimeField(db_index=True)
     idle_cycles = models.PositiveIntegerField(default=0)
     lease_holder = models.CharField(max_length=80, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.PositiveBigIntegerField(default=0)
+    cycle_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text='A "Sync now" (or forward) that arrived while a cycle ran.'
+    )
     last_cycle_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
 

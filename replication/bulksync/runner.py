@@ -28,6 +28,8 @@ from replication.bulksync.target import BulkTarget, DryRunTarget, Entry, Outcome
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker
+from replication.engine.lease import ConnectionLease, acquire
+from replication.engine.lease import LeaseLost as ConnectionLeaseLost
 from replication.engine.links import LinkIndex
 from replication.engine.payloads import (
     audit_user_ids,
@@ -37,12 +39,13 @@ from replication.engine.payloads import (
     source_digest,
 )
 from replication.engine.plans import OWNER_FIELD, ObjectPlan, build_plans
-from replication.models import BulkSync, BulkSyncObject, Direction, QueueAction, RecordLink
+from replication.models import EXTERNAL_ID_FIELD, BulkSync, BulkSyncObject, Direction, QueueAction, RecordLink
 from synclog.models import SyncLog, SyncRun
 from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
+CONNECTION_LEASE_WAIT = 60  # seconds a bulk sync waits for a running cycle of its connection
 CHUNK = 2000  # records classified (links, owners, parents looked up) together
 END = "<end>"  # next_locator once every page of the query is written
 COUNTS = ("processed", "inserted", "linked", "skipped", "failed", "held_back", "queued")
@@ -83,6 +86,12 @@ class BulkSyncRunner:
         if not self._acquire():
             self.bulk.refresh_from_db()
             return self.bulk
+        lease = self._connection_lease()
+        if lease is None:
+            self._interrupt("waiting for the connection's running sync cycle to finish")
+            self.bulk.refresh_from_db()
+            return self.bulk
+        self.ctx.lease = lease
         try:
             self._run()
         except Cancelled:
@@ -97,8 +106,22 @@ class BulkSyncRunner:
         except Exception as exc:
             logger.exception("bulk sync %s failed", self.bulk.pk)
             self._close(Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
+        finally:
+            self.ctx.lease = None
+            lease.release()
         self.bulk.refresh_from_db()
         return self.bulk
+
+    def _connection_lease(self) -> ConnectionLease | None:
+        """One writer per connection: the bulk sync holds the connection's lease for its whole
+        run (sync cycles of the connection wait meanwhile). A cycle holds it for seconds, so
+        wait for it a little before giving the run back to the tick."""
+        deadline = time.monotonic() + CONNECTION_LEASE_WAIT
+        while True:
+            lease = acquire(self.bulk.connection, self.ctx.worker, duration=LEASE)
+            if lease is not None or time.monotonic() > deadline:
+                return lease
+            self.sleep(1.0)
 
     def _run(self) -> None:
         connection = self.bulk.connection
@@ -245,11 +268,13 @@ class BulkSyncRunner:
         links = LinkIndex(self.bulk.connection, self.bulk.direction)
         links.load([*(r["Id"] for r in records), *referenced_ids(plan, records)])
         owners = self._owners(plan, records)
-        fresh = []
+        fresh, copies = [], []
         for record in records:
             obj.processed += 1
             link = links.get(record["Id"])
-            if link is None:
+            if link is None and plan.identity and record.get(EXTERNAL_ID_FIELD):
+                copies.append(record["Id"])  # our own copy, unlinked: the engine links it
+            elif link is None:
                 fresh.append(record)
             elif self.bulk.started_at and link.created_at >= self.bulk.started_at and not self.bulk.dry_run:
                 obj.inserted += 1  # copied by this run before it was interrupted
@@ -267,6 +292,14 @@ class BulkSyncRunner:
                 values = {**payload.values, **audit_values(plan, record, audit_users)}
                 entries.append(Entry(record["Id"], values, payload.digest, source_digest(plan, record)))
         self._park(obj, plan, waiting)
+        if copies and not self.bulk.dry_run:
+            queue.enqueue(
+                self.bulk.connection,
+                self.bulk.direction,
+                plan.source_object,
+                dict.fromkeys(copies, QueueAction.GENERIC_INSERT),
+            )
+        obj.queued += len(copies)
         return entries
 
     def _audit_users(self, plan: ObjectPlan, records: list[dict]) -> dict[str, str]:
@@ -403,7 +436,11 @@ class BulkSyncRunner:
         self._check()
 
     def _check(self) -> None:
-        """Renew the lease; stop when a cancel was asked for or the lease was lost."""
+        """Renew the leases; stop when a cancel was asked for or a lease was lost."""
+        try:
+            self.ctx.fence()
+        except ConnectionLeaseLost as exc:
+            raise LeaseLost from exc
         now = timezone.now()
         renewed = BulkSync.objects.filter(pk=self.bulk.pk, lease_holder=self.ctx.worker).update(
             lease_until=now + LEASE

@@ -8,8 +8,12 @@ made) are skipped by comparing keyed hashes.
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
 from connections import services as connection_services
 from connections.client import (
@@ -18,10 +22,19 @@ from connections.client import (
     MAX_COMPOSITE_QUERIES,
     CollectionWrite,
 )
-from connections.client_errors import RETRYABLE_CODES, RecordResult, RetryableError, SalesforceApiError
+from connections.client_errors import (
+    RETRYABLE_CODES,
+    RecordResult,
+    RetryableError,
+    SalesforceApiError,
+    error_from_body,
+)
 from connections.models import Connection
 from replication.engine import queue
+from replication.engine.conflicts import decide_stale_target
 from replication.engine.context import EngineContext
+from replication.engine.identity import Pair, PairOutcome, link_pair
+from replication.engine.lease import LeaseLost
 from replication.engine.links import LinkIndex
 from replication.engine.payloads import (
     Payload,
@@ -30,17 +43,19 @@ from replication.engine.payloads import (
     build_payload,
     referenced_ids,
     source_digest,
+    target_digest,
 )
-from replication.engine.plans import OWNER_FIELD, ObjectPlan
+from replication.engine.plans import ASSIGN_ON_INSERT_ONLY, OWNER_FIELD, ObjectPlan, opposite
 from replication.engine.runs import RunCounter
 from replication.models import (
     EXTERNAL_ID_FIELD,
-    OwnerStrategy,
+    Direction,
     QueueAction,
     QueueStatus,
     RecordLink,
     RecordQueueItem,
 )
+from replication.owners import soql_string
 from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
@@ -49,7 +64,8 @@ READ_FAILURE_WAIT = timedelta(seconds=30)
 READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit
 TARGET_GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
 SUSPENDING_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNREACHABLE"}
-ASSIGN_ON_INSERT_ONLY = {OwnerStrategy.FIXED, OwnerStrategy.ROUND_ROBIN}
+# What ends the cycle instead of one record: the lease is gone, or the database is.
+CYCLE_STOPS = (LeaseLost, OperationalError, InterfaceError)
 
 
 class ConnectionUnavailable(Exception):
@@ -70,6 +86,8 @@ class Ops:
     updates: list[Entry] = field(default_factory=list)
     deletes: list[Entry] = field(default_factory=list)
     undeletes: list[Entry] = field(default_factory=list)
+    adopts: list[Entry] = field(default_factory=list)  # our own copies with no link (identity.py)
+    unlinked_deletes: list[Entry] = field(default_factory=list)  # deleted, no link: a copy may exist
 
 
 class Applier:
@@ -104,29 +122,70 @@ class Applier:
 
     def _apply_batch(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> None:
         """A read that fails (the source's records, the owners' users) gives the batch back to
-        the queue for later; an org outage also suspends the connection."""
+        the queue for later; an org outage also suspends the connection. Anything unexpected
+        fails the batch's records (with a log entry each), never the cycle."""
         try:
             self._apply_object(plan, batch)
+        except CYCLE_STOPS:
+            raise
         except SalesforceApiError as exc:
-            still_mine = RecordQueueItem.objects.filter(
-                pk__in=[i.pk for i in batch], status=QueueStatus.IN_PROGRESS
-            )
-            queue.release(list(still_mine), delay=READ_FAILURE_WAIT)
             logger.warning("apply of %s paused: %s", plan.source_object, exc)
-            self._suspend_if_unavailable(exc)
+            if exc.error_code in SUSPENDING_CODES or exc.status == 503 or isinstance(exc, RetryableError):
+                queue.release(self._still_claimed(batch), delay=READ_FAILURE_WAIT)
+                self._suspend_if_unavailable(exc)
+            else:
+                for item in self._still_claimed(batch):
+                    self._failed(plan, Entry(item), exc.error_code or "ERROR", exc.message, exc.fields)
+        except Exception as exc:
+            logger.exception("apply of %s failed", plan.source_object)
+            for item in self._still_claimed(batch):
+                self._crashed(plan, Entry(item), exc)
+
+    def _still_claimed(self, batch: list[RecordQueueItem]) -> list[RecordQueueItem]:
+        mine = set(
+            RecordQueueItem.objects.filter(
+                pk__in=[i.pk for i in batch], status=QueueStatus.IN_PROGRESS
+            ).values_list("pk", flat=True)
+        )
+        return [i for i in batch if i.pk in mine]
 
     # --- reading ---------------------------------------------------------------------------
     def _records(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> dict[str, dict]:
         records = {i.source_id: self.fresh[i.source_id] for i in batch if i.source_id in self.fresh}
         missing = [i.source_id for i in batch if i.source_id not in records]
-        client = self.ctx.client(plan.publication.source_org)
-        soqls = [_by_ids_soql(plan, missing[s : s + READ_CHUNK]) for s in range(0, len(missing), READ_CHUNK)]
-        for start in range(0, len(soqls), MAX_COMPOSITE_QUERIES):
-            group = soqls[start : start + MAX_COMPOSITE_QUERIES]
-            for answer in client.composite_queries(group, include_deleted=True):
-                if answer["httpStatusCode"] < 400:
-                    records.update({r["Id"]: r for r in answer["body"]["records"]})
+        org = plan.publication.source_org
+        records.update(
+            self._read(org, plan.source_object, plan.capture_fields(), "Id", missing, deleted=True)
+        )
         return records
+
+    def _read(
+        self, org, sobject: str, fields: Iterable[str], key: str, values: Iterable[str], *, deleted: bool
+    ) -> dict[str, dict]:
+        """Records of `sobject` whose `key` is one of `values`, by that key: queries of
+        READ_CHUNK values, five per composite call; with `deleted`, the recycle bin too."""
+        values = sorted(set(values))
+        client = self.ctx.client(org)
+        columns = ", ".join(dict.fromkeys(["Id", key, *fields]))
+        soqls = [
+            f"SELECT {columns} FROM {sobject} WHERE {key} IN ({_in_list(values[s : s + READ_CHUNK])})"
+            for s in range(0, len(values), READ_CHUNK)
+        ]
+        found: dict[str, dict] = {}
+        for start in range(0, len(soqls), MAX_COMPOSITE_QUERIES):
+            self.ctx.fence()
+            for answer in client.composite_queries(
+                soqls[start : start + MAX_COMPOSITE_QUERIES], include_deleted=deleted
+            ):
+                if answer["httpStatusCode"] >= 400:
+                    raise error_from_body(
+                        answer["httpStatusCode"],
+                        answer.get("body"),
+                        fallback="query failed",
+                        prefix=f"{sobject}: ",
+                    )
+                found.update({r[key]: r for r in answer["body"]["records"]})
+        return found
 
     # --- planning --------------------------------------------------------------------------
     def _apply_object(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> None:
@@ -138,10 +197,17 @@ class Applier:
         audit_users = self._audit_users(plan, new)
         ops = Ops()
         for item in batch:
-            self._plan_item(plan, item, records.get(item.source_id), links, ops, owners)
+            try:
+                self._plan_item(plan, item, records.get(item.source_id), links, ops, owners)
+            except CYCLE_STOPS:
+                raise
+            except Exception as exc:  # one record's surprise is that record's failure
+                logger.exception("planning %s %s failed", plan.source_object, item.source_id)
+                self._crashed(plan, Entry(item), exc)
         for entry in ops.upserts:
             entry.payload.audit = audit_values(plan, records[entry.item.source_id], audit_users)
-        self._execute(plan, ops, links)
+        self.ctx.checkpoint("apply.planned")
+        self._execute(plan, ops, links, records)
 
     def _audit_users(self, plan: ObjectPlan, new_records: list[dict]) -> dict[str, str]:
         """Target users for the audit user fields of records about to be created."""
@@ -176,8 +242,13 @@ class Applier:
         if record is None or record.get("IsDeleted"):
             if link and not link.is_deleted:
                 ops.deletes.append(Entry(item, link=link, target_id=links.target_id(link)))
+            elif link is None and record is not None:
+                ops.unlinked_deletes.append(Entry(item))
             else:
                 self._finish(item)
+            return
+        if link is None and plan.identity and record.get(EXTERNAL_ID_FIELD):
+            ops.adopts.append(Entry(item))  # our own copy: linked, never copied back
             return
         owner = owners.get(item.source_id)
         if link is not None and plan.publication.owner_strategy in ASSIGN_ON_INSERT_ONLY:
@@ -210,10 +281,108 @@ class Applier:
                 )
         queue.release([item], delay=PARENT_WAIT)
 
+    # --- identity (a copy with no link, a delete with no link) -----------------------------------
+    def _pair(self, plan: ObjectPlan, source_id: str, target_id: str) -> Pair:
+        if self.direction == Direction.PRIMARY_TO_SECONDARY:
+            return Pair(plan.source_object, source_id, plan.target_object, target_id)
+        return Pair(plan.target_object, target_id, plan.source_object, source_id)
+
+    def _adopt(self, plan: ObjectPlan, ops: Ops, links: LinkIndex, records: dict[str, dict]) -> None:
+        """Source records that carry an origin Id are copies orgsync wrote whose link was never
+        saved (a crash between the write and its link). Link them to their origin; the origin's
+        direction then brings the copy up to date, or deletes it if the origin was deleted. An
+        origin that no longer exists at all is a Failed entry: the copy is never sent back."""
+        origins = {e.item.source_id: records[e.item.source_id][EXTERNAL_ID_FIELD] for e in ops.adopts}
+        target_org = plan.publication.target_org
+        found = self._read(
+            target_org, plan.target_object, ["IsDeleted"], "Id", origins.values(), deleted=True
+        )
+        for entry in ops.adopts:
+            source_id = entry.item.source_id
+            origin = origins[source_id]
+            if origin not in found:
+                self._failed(
+                    plan,
+                    entry,
+                    "ORIGIN_NOT_FOUND",
+                    f"This record is a copy orgsync made of {origin} ({EXTERNAL_ID_FIELD}), which no longer "
+                    f"exists in {target_org.label}, not even in its recycle bin: it is not copied back. "
+                    f"Delete the copy, or clear its {EXTERNAL_ID_FIELD} to sync it as a new record.",
+                    (EXTERNAL_ID_FIELD,),
+                )
+                continue
+            outcome, link = link_pair(self.connection, self._pair(plan, source_id, origin))
+            if outcome == PairOutcome.DUPLICATE:
+                other = link.secondary_id if link.primary_id in (source_id, origin) else link.primary_id
+                self._failed(
+                    plan,
+                    entry,
+                    "DUPLICATE_COPY",
+                    f"Two records claim the same origin {origin}: this one and {other}. Delete the "
+                    "duplicate, then run manage.py rebuild_links for this connection.",
+                    (EXTERNAL_ID_FIELD,),
+                )
+                continue
+            links.by_source[source_id] = link
+            action = (
+                QueueAction.REPLICATION_DELETE
+                if found[origin].get("IsDeleted")
+                else QueueAction.GENERIC_UPDATE
+            )
+            queue.enqueue(self.connection, opposite(self.direction), plan.target_object, {origin: action})
+            self.counter.skipped += 1
+            self._finish(entry.item)
+
+    def _find_copies(self, plan: ObjectPlan, ops: Ops) -> None:
+        """Deleted source records with no link: their copy, if one was written, is found by its
+        OrgSync_Source_Id__c and deleted too (a delete never leaves a copy behind)."""
+        ids = [e.item.source_id for e in ops.unlinked_deletes]
+        copies = self._read(
+            plan.publication.target_org, plan.target_object, [], EXTERNAL_ID_FIELD, ids, deleted=False
+        )
+        for entry in ops.unlinked_deletes:
+            copy = copies.get(entry.item.source_id)
+            if copy is None:
+                self._finish(entry.item)
+            else:
+                entry.target_id = copy["Id"]
+                ops.deletes.append(entry)
+
+    # --- no stale overwrite ----------------------------------------------------------------
+    def _check_targets(self, plan: ObjectPlan, ops: Ops, links: LinkIndex, records: dict[str, dict]) -> None:
+        """Two-way: before overwriting, read the targets. One that changed since it was last read
+        or written by orgsync changed in both orgs: a conflict, decided by the connection's policy
+        and logged. An older value never silently replaces a newer one."""
+        fields = ["SystemModstamp", "IsDeleted", *plan.state_fields]
+        ids = [e.target_id for e in ops.updates]
+        current = self._read(plan.publication.target_org, plan.target_object, fields, "Id", ids, deleted=True)
+        keep: list[Entry] = []
+        for entry in ops.updates:
+            target = current.get(entry.target_id)
+            known = links.target_hash(entry.link)
+            now = target_digest(plan, target) if target and not target.get("IsDeleted") else known
+            if not known or now == known:
+                keep.append(entry)
+            elif now == entry.payload.digest:  # the target already holds what we would write
+                links.mark_sent(entry.link, entry.payload.digest)
+                self.counter.skipped += 1
+                self._finish(entry.item)
+            elif decide_stale_target(
+                self.connection, self.direction, entry.link, records.get(entry.item.source_id), target
+            ):
+                keep.append(entry)
+        ops.updates = keep
+
     # --- writing ---------------------------------------------------------------------------
-    def _execute(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
+    def _execute(self, plan: ObjectPlan, ops: Ops, links: LinkIndex, records: dict[str, dict]) -> None:
+        if ops.adopts:
+            self._adopt(plan, ops, links, records)
+        if ops.unlinked_deletes:
+            self._find_copies(plan, ops)
         if ops.undeletes:
             self._undelete(plan, ops, links)
+        if ops.updates and plan.state_fields:
+            self._check_targets(plan, ops, links, records)
         target = plan.target_object
         jobs: list[tuple[CollectionWrite, list[Entry], str]] = []
         for chunk in _chunks(ops.upserts):
@@ -250,6 +419,8 @@ class Applier:
 
     def _send(self, plan: ObjectPlan, jobs: list, links: LinkIndex) -> None:
         client = self.ctx.client(plan.publication.target_org)
+        self.ctx.fence()
+        self.ctx.checkpoint("apply.before_write")
         try:
             answers = client.composite_collections([write for write, _, _ in jobs])
         except SalesforceApiError as exc:
@@ -265,15 +436,31 @@ class Applier:
                     )
             self._suspend_if_unavailable(exc)
             return
-        # Each record's outcome commits on its own: one transaction over the answer could deadlock
-        # with a capture collapsing the same queue rows (PostgreSQL, several workers).
+        self.ctx.checkpoint("apply.written")
         for (_, entries, kind), results in zip(jobs, answers, strict=True):
             for entry, result in zip(entries, results, strict=True):
+                self._settle(plan, kind, entry, result, links)
+
+    def _settle(
+        self, plan: ObjectPlan, kind: str, entry: Entry, result: RecordResult, links: LinkIndex
+    ) -> None:
+        """One record's outcome: its link, log entries and queue item commit together, and a
+        surprise (a link that conflicts with another) fails this record only."""
+        try:
+            with transaction.atomic():
                 self._outcome(plan, kind, entry, result, links)
+        except CYCLE_STOPS:
+            raise
+        except Exception as exc:
+            links.by_source.pop(entry.item.source_id, None)  # may hold a link that was rolled back
+            logger.exception("recording %s %s failed", plan.source_object, entry.item.source_id)
+            self._crashed(plan, entry, exc)
+        self.ctx.checkpoint("apply.recorded")
 
     def _undelete(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
         client = self.ctx.client(plan.publication.target_org)
         for chunk in _chunks(ops.undeletes):
+            self.ctx.fence()
             try:
                 results = client.undelete([e.target_id for e in chunk])
             except SalesforceApiError as exc:
@@ -290,7 +477,9 @@ class Applier:
                 continue
             for entry, result in zip(chunk, results, strict=True):
                 if result.success:
-                    RecordLink.objects.filter(pk=entry.link.pk).update(is_deleted=False)
+                    RecordLink.objects.filter(pk=entry.link.pk).update(
+                        is_deleted=False, synced_at=timezone.now()
+                    )
                     entry.link.is_deleted = False
                     ops.updates.append(entry)
                 else:
@@ -302,7 +491,7 @@ class Applier:
     ) -> None:
         if result.success or (kind == "delete" and _codes(result) & {"ENTITY_IS_DELETED"}):
             if kind == "delete":
-                RecordLink.objects.filter(pk=entry.link.pk).update(is_deleted=True)
+                self._deleted(plan, entry)
             else:
                 links.save_link(
                     source_object=plan.source_object,
@@ -312,9 +501,18 @@ class Applier:
                     target_hash=entry.payload.digest,
                     source_hash=entry.payload.source_digest,
                 )
-            self.counter.succeeded += 1
             log_resolved(
                 connection=self.connection, direction=self.direction, source_ids=[entry.item.source_id]
+            )
+            self._finish(entry.item)
+            self.counter.succeeded += 1
+        elif kind == "update" and _codes(result) & TARGET_GONE and plan.reverse_deletes:
+            # Deleted in the other org (two-way): that delete travels back; never re-created here.
+            queue.enqueue(
+                self.connection,
+                opposite(self.direction),
+                plan.target_object,
+                {entry.target_id: QueueAction.REPLICATION_DELETE},
             )
             self._finish(entry.item)
         elif kind == "update" and _codes(result) & TARGET_GONE:
@@ -325,6 +523,18 @@ class Applier:
             queue.release([entry.item])
         else:
             self._record_error(plan, entry, result)
+
+    def _deleted(self, plan: ObjectPlan, entry: Entry) -> None:
+        """Both records are deleted now. A copy found by its origin Id (no link) gets its link."""
+        link = entry.link
+        if link is None:
+            outcome, link = link_pair(
+                self.connection, self._pair(plan, entry.item.source_id, entry.target_id)
+            )
+            if outcome == PairOutcome.DUPLICATE:
+                return
+        # synced_at moves too: the other direction re-reads what this cycle rewrote (cycle.py).
+        RecordLink.objects.filter(pk=link.pk).update(is_deleted=True, synced_at=timezone.now())
 
     def _record_error(self, plan: ObjectPlan, entry: Entry, result: RecordResult) -> None:
         error = result.errors[0] if result.errors else None
@@ -338,6 +548,28 @@ class Applier:
             retryable=code in RETRYABLE_CODES,
         )
 
+    def _crashed(self, plan: ObjectPlan, entry: Entry, exc: Exception) -> None:
+        """Something orgsync did not expect while handling this record: the record fails (with a
+        log entry that says what), the rest of the batch goes on."""
+        if isinstance(exc, IntegrityError):
+            self._failed(
+                plan,
+                entry,
+                "LINK_CONFLICT",
+                "The record's link conflicts with another record's link (two records claim one "
+                "copy). Run manage.py rebuild_links for this connection, then Retry.",
+                (),
+            )
+        else:
+            self._failed(
+                plan,
+                entry,
+                "ORGSYNC_ERROR",
+                f"orgsync failed on this record: {exc.__class__.__name__}",
+                (),
+                retryable=True,
+            )
+
     def _failed(
         self,
         plan: ObjectPlan,
@@ -346,7 +578,7 @@ class Applier:
         message: str,
         fields: tuple[str, ...],
         *,
-        retryable: bool,
+        retryable: bool = False,
     ) -> None:
         item = entry.item
         final = not retryable or item.attempts >= self.connection.max_retry_attempts
@@ -394,6 +626,5 @@ def _chunks(entries: list[Entry]) -> list[list[Entry]]:
     return [entries[s : s + COLLECTION_SIZE] for s in range(0, len(entries), COLLECTION_SIZE)]
 
 
-def _by_ids_soql(plan: ObjectPlan, ids: list[str]) -> str:
-    quoted = ",".join(f"'{i}'" for i in ids)
-    return f"SELECT {', '.join(plan.capture_fields())} FROM {plan.source_object} WHERE Id IN ({quoted})"
+def _in_list(values: list[str]) -> str:
+    return ",".join(soql_string(v) for v in values)

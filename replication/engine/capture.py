@@ -49,6 +49,7 @@ class Capturer:
         client = self.ctx.client(org)
         cursors = [self._cursor(plan) for plan in plans]
         soqls = [self._soql(plan, cursor) for plan, cursor in zip(plans, cursors, strict=True)]
+        self.ctx.fence()
         answers = client.composite_queries(soqls, include_deleted=True)
         for plan, cursor, answer in zip(plans, cursors, answers, strict=True):
             if answer["httpStatusCode"] >= 400:
@@ -56,10 +57,13 @@ class Capturer:
             records = list(answer["body"]["records"])
             next_url = answer["body"].get("nextRecordsUrl")
             while next_url:
+                self.ctx.fence()
                 page = client.query_more(next_url)
                 records.extend(page.records)
                 next_url = page.next_records_url
+            self.ctx.checkpoint("capture.read")
             self._process(plan, cursor, records)
+            self.ctx.checkpoint("capture.queued")
 
     def _cursor(self, plan: ObjectPlan) -> ChangeCursor:
         cursor, _ = ChangeCursor.objects.get_or_create(
@@ -97,15 +101,17 @@ class Capturer:
         self.counter.processed += len(records)
         if records:
             newest = max(parse_datetime(r["SystemModstamp"].replace("+0000", "+00:00")) for r in records)
-            if newest > cursor.modstamp:
-                ChangeCursor.objects.filter(pk=cursor.pk).update(modstamp=newest)
+            if newest > cursor.modstamp:  # forward only, even if another capture moved it meanwhile
+                ChangeCursor.objects.filter(pk=cursor.pk, modstamp__lt=newest).update(modstamp=newest)
 
     def _action(self, plan: ObjectPlan, record: dict, link: RecordLink | None) -> str | None:
         publication = plan.publication
         if record.get("IsDeleted"):
-            if link and not link.is_deleted and publication.sync_deleted:
-                return QueueAction.REPLICATION_DELETE
-            return None
+            if not publication.sync_deleted or (link and link.is_deleted):
+                return None
+            # Unlinked too: a copy may exist whose link was never saved (apply looks it up by
+            # OrgSync_Source_Id__c), and a delete must never leave it behind.
+            return QueueAction.REPLICATION_DELETE
         if plan.conditions and not matches(
             plan.conditions, record, self.ctx.describe(publication.source_org, plan.source_object)
         ):

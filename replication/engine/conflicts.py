@@ -1,14 +1,18 @@
 """Two-way conflicts: a record changed in both orgs since it was last synced.
 
-Found after both directions were captured and before anything is applied; decided by the
-connection's policy — primary wins (default), latest SystemModstamp wins, or hold both changes
-for review — and every conflict is written to the sync log.
+Found twice: after both directions were captured and before anything is applied
+(`resolve_conflicts`), and by apply itself, which reads each target just before it overwrites it
+(`decide_stale_target`: the target changed after the capture). Decided by the connection's
+policy — primary wins (default), latest SystemModstamp wins, or hold both changes for review —
+and every conflict is written to the sync log.
 """
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from connections.models import Connection
-from replication.models import Direction, QueueStatus, RecordLink, RecordQueueItem
+from replication.engine import queue
+from replication.models import Direction, QueueAction, QueueStatus, RecordLink, RecordQueueItem
 from synclog.models import SyncLog
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
@@ -33,6 +37,25 @@ def resolve_conflicts(connection: Connection, changed: dict[str, set[str]], fres
         _apply_decision(connection, link, winner)
         count += 1
     return count
+
+
+def decide_stale_target(
+    connection: Connection, direction: str, link: RecordLink, source: dict | None, target: dict | None
+) -> bool:
+    """The target of an update changed since orgsync last read or wrote it: decide by policy.
+    True when this direction's write goes ahead; otherwise its change is dropped (the other
+    org's change then travels the other way) or both are held."""
+    primary, secondary = (source, target) if direction == P2S else (target, source)
+    winner = _winner(connection.conflict_policy, primary, secondary)
+    _apply_decision(connection, link, winner)
+    # The other direction may hold a copy of the target read before it changed: moving
+    # synced_at makes it read the record again (cycle._forget_rewritten).
+    RecordLink.objects.filter(pk=link.pk).update(synced_at=timezone.now())
+    if winner is not None and winner != direction:
+        other = link.secondary_id if direction == P2S else link.primary_id
+        other_object = link.secondary_object if direction == P2S else link.primary_object
+        queue.enqueue(connection, winner, other_object, {other: QueueAction.GENERIC_UPDATE})
+    return winner == direction
 
 
 def _winner(policy: str, primary: dict | None, secondary: dict | None) -> str | None:

@@ -1,10 +1,12 @@
 """What the engine needs from its surroundings: clients per org, describes, a clock."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from connections.client import SalesforceClient
 from connections.models import Org
+from replication.engine.lease import ConnectionLease
 
 DESCRIBE_TTL_SECONDS = 600
 # Describes change rarely and cost an API call each: kept per process for DESCRIBE_TTL_SECONDS,
@@ -26,6 +28,19 @@ class EngineContext:
     clients: dict[str, SalesforceClient] = field(default_factory=dict)
     describes: dict[tuple[str, str], tuple[float, dict]] = field(default_factory=lambda: _DESCRIBES)
     resolvers: dict[tuple, tuple[float, object]] = field(default_factory=lambda: _RESOLVERS)
+    # The connection's lease while a cycle (or bulk sync) writes: `fence()` before each write.
+    lease: ConnectionLease | None = None
+    # Tests inject crashes here: called with the name of each point a worker could die at.
+    on_checkpoint: Callable[[str], None] | None = None
+
+    def fence(self) -> None:
+        """Before a write batch: renew the lease, or stop (LeaseLost) if another writer has it."""
+        if self.lease is not None:
+            self.lease.renew()
+
+    def checkpoint(self, point: str) -> None:
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(point)
 
     def client(self, org: Org) -> SalesforceClient:
         key = str(org.pk)

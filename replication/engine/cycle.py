@@ -14,6 +14,7 @@ from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavai
 from replication.engine.capture import Capturer
 from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
+from replication.engine.lease import LeaseLost, connection_lease, request_cycle
 from replication.engine.plans import build_plans, opposite
 from replication.engine.runs import recorded_run
 from replication.engine.users import sync_users
@@ -35,6 +36,9 @@ class CycleReport:
     api_calls: int = 0
     resumed: bool = False
     suspended: bool = False
+    # Another writer held the connection: this request was coalesced into its next cycle.
+    coalesced: bool = False
+    lease_lost: bool = False  # the lease was taken over mid-cycle: stopped before writing again
 
 
 def default_worker() -> str:
@@ -49,8 +53,24 @@ def directions(connection: Connection) -> list[str]:
 
 def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> CycleReport:
     """Capture changes in every direction and, unless the connection is suspended, apply the
-    queue. Safe to run twice at once or after a crash: the queue is the ledger."""
+    queue — holding the connection's lease (`lease.py`), so one cycle of a connection runs at a
+    time. While another cycle holds it, this request is coalesced into the next cycle."""
     ctx = ctx or EngineContext(worker=default_worker())
+    with connection_lease(connection, ctx.worker) as lease:
+        if lease is None:
+            request_cycle(connection)
+            return CycleReport(coalesced=True)
+        ctx.lease = lease
+        try:
+            return _cycle(connection, ctx)
+        except LeaseLost as exc:
+            logger.warning("cycle of connection %s stopped: %s", connection.pk, exc)
+            return CycleReport(lease_lost=True)
+        finally:
+            ctx.lease = None
+
+
+def _cycle(connection: Connection, ctx: EngineContext) -> CycleReport:
     report = CycleReport()
     connection.refresh_from_db()
     if connection.status == Connection.Status.USER_SYNC:
@@ -84,10 +104,14 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
     connection.refresh_from_db()
     if connection.sync_users and connection.status == Connection.Status.ACTIVE:
         _sync_users(ctx, connection, report)  # before apply: user items are settled by users.py
-    for direction, (plans, fresh, _) in captured.items():
+    for direction in directions(connection):
         connection.refresh_from_db()
         if connection.status != Connection.Status.ACTIVE:
             break
+        # A direction whose capture failed still applies what is queued (forwarded records, retries).
+        plans, fresh, _ = captured.get(direction) or (build_plans(connection, direction, ctx.describe), {}, 0)
+        if not plans:
+            continue
         started = timezone.now()
         report.applied[direction], written = _apply(ctx, connection, direction, plans, fresh)
         report.written += written

@@ -13,17 +13,21 @@ class Payload:
     missing_parents: list[tuple[str, str]] = field(default_factory=list)  # (source object, id)
     source_digest: str = ""  # two-way: the source's own state in the reverse direction's fields
     audit: dict[str, object] = field(default_factory=dict)  # on create only; not part of the digest
+    # Two-way: the digest covers the plan's state fields only (the shape both directions hash).
+    state_fields: list[str] | None = None
 
     @property
     def digest(self) -> str:
-        return state_hash(self.values)
+        if self.state_fields is None:
+            return state_hash(self.values)
+        return state_hash({name: self.values.get(name) for name in self.state_fields})
 
 
 def build_payload(plan: ObjectPlan, record: dict, links: LinkIndex, owner: str | None = None) -> Payload:
     """Mapped values with lookups translated to the target's ids and the owner given by the
     owner strategy (`owner`; None leaves the owner out). A lookup whose parent is not linked
     yet is reported in `missing_parents` (the record waits for it) and left out."""
-    payload = Payload(values={})
+    payload = Payload(values={}, state_fields=plan.state_fields or None)
     for mapping in plan.fields:
         value = record.get(mapping.source)
         if mapping.source == OWNER_FIELD:
@@ -42,6 +46,12 @@ def build_payload(plan: ObjectPlan, record: dict, links: LinkIndex, owner: str |
 
 def _object_of(references: tuple[str, ...], record_id: str) -> str:
     return references[0] if len(references) == 1 else f"?{record_id[:3]}"
+
+
+def target_digest(plan: ObjectPlan, target_record: dict) -> str:
+    """Two-way: what the target holds now in the fields this direction writes (same shape as
+    `Payload.digest` and as the other direction's `source_digest`)."""
+    return state_hash({name: target_record.get(name) for name in plan.state_fields})
 
 
 def referenced_ids(plan: ObjectPlan, records: list[dict]) -> set[str]:

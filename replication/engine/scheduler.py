@@ -1,14 +1,17 @@
-"""Which connection's cycle is due, and a lease so one cycle of a connection runs at a time.
+"""Which connection's cycle is due.
 
-Several worker clusters may tick at once (scaled-out mode): a lease is taken by compare-and-set,
-expires on its own if its holder dies, and each cycle's result moves the next due time (longer
-while nothing changes, back to the connection's interval as soon as something does).
+Several worker clusters may tick at once (scaled-out mode): each due connection's cycle takes the
+connection's lease (`lease.py`; a connection leased by someone else is skipped), and each
+cycle's result moves the next due time (longer while nothing changes, back to the connection's
+interval as soon as something does; at once when a "Sync now" arrived during the cycle).
 """
 
 import logging
 import time
 from datetime import timedelta
 
+from django.db import InterfaceError, OperationalError
+from django.db import connection as db_connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,7 +21,6 @@ from replication.engine.cycle import SCHEDULED, CycleReport, sync_once
 from replication.models import EngineSchedule
 
 logger = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)  # a killed worker holds its connections no longer than this
 MAX_IDLE_FACTOR = 6  # an idle connection is polled at most 6 times its interval apart
 
 
@@ -39,26 +41,16 @@ def due_schedules() -> list[EngineSchedule]:
     )
 
 
-def acquire(schedule: EngineSchedule, holder: str) -> bool:
-    now = timezone.now()
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    taken = EngineSchedule.objects.filter(free, pk=schedule.pk).update(
-        lease_holder=holder, lease_until=now + LEASE
-    )
-    return bool(taken)
-
-
-def finish(schedule: EngineSchedule, report: CycleReport | None, error: str = "") -> None:
+def finish(schedule: EngineSchedule, report: CycleReport | None, started, error: str = "") -> None:
     busy = report is not None and report.written > 0
     idle = 0 if busy or error else schedule.idle_cycles + 1
     interval = schedule.connection.poll_interval_seconds
     wait = interval * min(2 ** min(idle, 10), MAX_IDLE_FACTOR) if idle else interval
     now = timezone.now()
+    requested = EngineSchedule.objects.filter(pk=schedule.pk, cycle_requested_at__gte=started).exists()
     EngineSchedule.objects.filter(pk=schedule.pk).update(
-        lease_holder="",
-        lease_until=None,
-        idle_cycles=idle,
-        next_cycle_at=now + timedelta(seconds=wait),
+        idle_cycles=0 if requested else idle,
+        next_cycle_at=now if requested else now + timedelta(seconds=wait),
         last_cycle_at=now,
         last_error=error[:500],
     )
@@ -69,16 +61,18 @@ def run_due(ctx: EngineContext) -> int:
     ensure_schedules()
     ran = 0
     for schedule in due_schedules():
-        if not acquire(schedule, ctx.worker):
-            continue
+        started = timezone.now()
         report, error = None, ""
         try:
             report = sync_once(schedule.connection, ctx=ctx)
         except Exception as exc:  # one connection's failure never stops the others
             logger.exception("sync cycle of connection %s failed", schedule.connection_id)
             error = f"{exc.__class__.__name__}: {exc}"
-        finally:
-            finish(schedule, report, error)
+            if isinstance(exc, OperationalError | InterfaceError) and not db_connection.in_atomic_block:
+                db_connection.close()  # a killed backend: the next statement reconnects
+        if report is not None and report.coalesced:
+            continue  # another worker holds the connection
+        finish(schedule, report, started, error)
         ran += 1
     return ran
 

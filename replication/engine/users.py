@@ -373,6 +373,7 @@ class UserSync:
         for start in range(0, len(chunks), MAX_COMPOSITE_COLLECTIONS):
             group = chunks[start : start + MAX_COMPOSITE_COLLECTIONS]
             writes = [CollectionWrite(method, "composite/sobjects", [e[2] for e in chunk]) for chunk in group]
+            self.ctx.fence()
             try:
                 answers = client.composite_collections(writes)
             except SalesforceApiError:

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from replication import services
-from replication.engine import scheduler
+from replication.engine import lease, scheduler
 from replication.engine.context import EngineContext
 from replication.engine.health import stalled_connections
 from replication.models import Direction, EngineSchedule, RecordLink
@@ -44,12 +44,11 @@ def test_due_cycles_run_and_idle_ones_wait_longer(subscribed):
 
 def test_a_leased_connection_is_not_run_twice(subscribed):
     scheduler.ensure_schedules()
-    schedule = EngineSchedule.objects.get()
-    assert scheduler.acquire(schedule, "worker-a")
-    assert not scheduler.acquire(schedule, "worker-b")
-    assert scheduler.run_due(EngineContext(worker="worker-b")) == 0
+    held = lease.acquire(subscribed.connection, "worker-a")
+    assert held is not None
+    assert scheduler.run_due(EngineContext(worker="worker-b")) == 0, "worker-a holds it"
     EngineSchedule.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert scheduler.acquire(schedule, "worker-b"), "an expired lease (dead worker) is taken again"
+    assert scheduler.run_due(EngineContext(worker="worker-b")) == 1, "an expired lease (dead worker) is taken"
 
 
 def test_stalled_engine_is_reported_by_healthz(subscribed, client):

@@ -1,0 +1,146 @@
+"""One writer per connection, fenced (ARCHITECTURE, "One writer per connection, fenced").
+
+Every path that writes to a connection's orgs — the scheduled tick, "Sync now", forward, bulk
+sync, every worker cluster — first takes the connection's lease on its `EngineSchedule` row.
+Taking it is a compare-and-set that works on SQLite and PostgreSQL alike, and bumps
+`lease_token`: the fencing token. The holder renews the lease before every write batch and
+between long reads (`ConnectionLease.renew`); a renewal that finds another token raises
+`LeaseLost`, so a writer that stalled past its lease stops before it writes again.
+
+The lease is short (`ORGSYNC_LEASE_SECONDS`, 30 s): a cycle killed at any instant frees its
+connection within that time, and whoever takes the lease next puts the dead cycle's claimed queue
+items back (nobody else could have claimed them: the lease is exclusive).
+
+A request while the lease is held is not run beside the holder: it is coalesced into the next
+cycle (`request_cycle`), which the scheduler starts as soon as the holder lets go.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from connections.models import Connection
+from replication.models import EngineSchedule, QueueStatus, RecordQueueItem
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another writer holds the connection now: stop before the next write."""
+
+
+def lease_duration() -> timedelta:
+    return timedelta(seconds=settings.ORGSYNC_LEASE_SECONDS)
+
+
+@dataclass
+class ConnectionLease:
+    schedule_id: int
+    connection_id: int
+    holder: str
+    token: int
+    duration: timedelta
+
+    def _mine(self):
+        return EngineSchedule.objects.filter(
+            pk=self.schedule_id, lease_token=self.token, lease_holder=self.holder
+        )
+
+    def renew(self) -> None:
+        """Fencing check and heartbeat in one statement: extend the lease if it is still ours,
+        else raise LeaseLost."""
+        if not self._mine().update(lease_until=timezone.now() + self.duration):
+            raise LeaseLost(f"connection {self.connection_id}: lease {self.token} was taken over")
+
+    def release(self) -> None:
+        """Let go: claimed items that were not finished go back to the queue, then the lease is
+        free. Nothing happens if the lease was lost (the new holder owns those items)."""
+        with transaction.atomic():
+            if self._mine().update(lease_holder="", lease_until=None):
+                release_claims(self.connection_id)
+
+
+def schedule_for(connection: Connection) -> EngineSchedule:
+    schedule, _ = EngineSchedule.objects.get_or_create(
+        connection=connection, defaults={"next_cycle_at": timezone.now()}
+    )
+    return schedule
+
+
+def acquire(
+    connection: Connection, worker: str, *, duration: timedelta | None = None
+) -> ConnectionLease | None:
+    """Take the connection's lease if it is free (never held, released, or expired)."""
+    duration = duration or lease_duration()
+    schedule = schedule_for(connection)
+    holder = f"{worker[:60]}:{uuid.uuid4().hex[:12]}"
+    now = timezone.now()
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    with transaction.atomic():
+        taken = EngineSchedule.objects.filter(free, pk=schedule.pk).update(
+            lease_holder=holder, lease_until=now + duration, lease_token=F("lease_token") + 1
+        )
+        if not taken:
+            return None
+        token = EngineSchedule.objects.filter(pk=schedule.pk).values_list("lease_token", flat=True).get()
+        # The lease is exclusive: whatever is still In Progress was claimed by a holder that died.
+        orphans = release_claims(connection.pk)
+    if orphans:
+        logger.warning("connection %s: %d item(s) of a dead cycle back in the queue", connection.pk, orphans)
+    return ConnectionLease(schedule.pk, connection.pk, holder, token, duration)
+
+
+def release_claims(connection_id: int) -> int:
+    return RecordQueueItem.objects.filter(connection_id=connection_id, status=QueueStatus.IN_PROGRESS).update(
+        status=QueueStatus.QUEUED, claimed_by="", claimed_at=None, claim_expires_at=None
+    )
+
+
+def request_cycle(connection: Connection) -> None:
+    """Coalesce a request ("Sync now", forward) into the next cycle: due now, and remembered so
+    that a cycle already running is followed by another one at once."""
+    now = timezone.now()
+    schedule = schedule_for(connection)
+    EngineSchedule.objects.filter(pk=schedule.pk).update(cycle_requested_at=now, next_cycle_at=now)
+
+
+@contextmanager
+def connection_lease(
+    connection: Connection, worker: str, *, duration: timedelta | None = None
+) -> Iterator[ConnectionLease | None]:
+    """Hold the lease for the block (None: someone else holds it). Released on the way out,
+    also after an exception; a process killed outright releases nothing, and its lease expires."""
+    lease = acquire(connection, worker, duration=duration)
+    if lease is None:
+        yield None
+        return
+    try:
+        yield lease
+    except (Exception, KeyboardInterrupt, SystemExit):
+        _release_after_failure(lease)
+        raise
+    else:
+        lease.release()
+
+
+def _release_after_failure(lease: ConnectionLease) -> None:
+    """The failure may have been the database connection itself (killed backend): reconnect once
+    to release; if even that fails, the lease expires on its own."""
+    for attempt in range(2):
+        try:
+            lease.release()
+            return
+        except DatabaseError:
+            if attempt or db_connection.in_atomic_block:
+                logger.warning("connection %s: lease left to expire", lease.connection_id)
+                return
+            db_connection.close()
