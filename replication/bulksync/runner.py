@@ -28,7 +28,7 @@ from replication.bulksync.target import BulkTarget, DryRunTarget, Entry, Outcome
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker
-from replication.engine.lease import ConnectionLease, acquire
+from replication.engine.lease import ConnectionLease, acquire_waiting
 from replication.engine.lease import LeaseLost as ConnectionLeaseLost
 from replication.engine.links import LinkIndex
 from replication.engine.payloads import (
@@ -114,14 +114,14 @@ class BulkSyncRunner:
 
     def _connection_lease(self) -> ConnectionLease | None:
         """One writer per connection: the bulk sync holds the connection's lease for its whole
-        run (sync cycles of the connection wait meanwhile). A cycle holds it for seconds, so
-        wait for it a little before giving the run back to the tick."""
-        deadline = time.monotonic() + CONNECTION_LEASE_WAIT
-        while True:
-            lease = acquire(self.bulk.connection, self.ctx.worker, duration=LEASE)
-            if lease is not None or time.monotonic() > deadline:
-                return lease
-            self.sleep(1.0)
+        run (sync cycles of the connection wait meanwhile)."""
+        return acquire_waiting(
+            self.bulk.connection,
+            self.ctx.worker,
+            wait=CONNECTION_LEASE_WAIT,
+            duration=LEASE,
+            sleep=self.sleep,
+        )
 
     def _run(self) -> None:
         connection = self.bulk.connection

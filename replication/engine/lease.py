@@ -16,8 +16,9 @@ cycle (`request_cycle`), which the scheduler starts as soon as the holder lets g
 """
 
 import logging
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -97,6 +98,24 @@ def acquire(
     if orphans:
         logger.warning("connection %s: %d item(s) of a dead cycle back in the queue", connection.pk, orphans)
     return ConnectionLease(schedule.pk, connection.pk, holder, token, duration)
+
+
+def acquire_waiting(
+    connection: Connection,
+    worker: str,
+    *,
+    wait: float,
+    duration: timedelta | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ConnectionLease | None:
+    """For long writers (bulk sync, rebuild_links): a sync cycle holds the lease for seconds, so
+    wait up to `wait` seconds for it to let go. None if it did not."""
+    deadline = time.monotonic() + wait
+    while True:
+        lease = acquire(connection, worker, duration=duration)
+        if lease is not None or time.monotonic() > deadline:
+            return lease
+        sleep(1.0)
 
 
 def release_claims(connection_id: int) -> int:
