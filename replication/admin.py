@@ -22,6 +22,7 @@ from replication.forms import (
     SubscribedFieldForm,
 )
 from replication.models import PublishedField, PublishedObject, SubscribedField, SubscribedObject
+from synclog.models import ConnectionEvent
 
 
 def _saved_by_services(formset) -> None:
@@ -129,6 +130,13 @@ class PublishedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
                 )
         _saved_by_services(formset)
 
+    def delete_model(self, request: HttpRequest, obj: PublishedObject) -> None:
+        services.publication_delete(publication=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for publication in queryset:
+            services.publication_delete(publication=publication, actor=request.user)
+
     def get_urls(self):
         own = [
             path(
@@ -168,7 +176,11 @@ class PublishedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         publication = services.publication_unpublish(
             publication=get_object_or_404(PublishedObject, pk=pk), actor=request.user
         )
-        self.message_user(request, f"{publication.source_object} is no longer published.")
+        history = publication.connection.events.filter(kind=ConnectionEvent.Kind.OBJECT_UNPUBLISHED).first()
+        self.message_user(
+            request,
+            f"{publication.source_object} is no longer published: {history.detail.split('; ', 1)[-1]}.",
+        )
         return HttpResponseRedirect(reverse("admin:replication_publishedobject_change", args=[pk]))
 
 
@@ -199,6 +211,13 @@ class SubscribedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
     @admin.display(description="connection")
     def connection(self, subscription: SubscribedObject):
         return subscription.published_object.connection
+
+    def delete_model(self, request: HttpRequest, obj: SubscribedObject) -> None:
+        services.subscription_delete(subscription=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for subscription in queryset:
+            services.subscription_delete(subscription=subscription, actor=request.user)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
         for mapping_form in formset.forms:

@@ -324,14 +324,14 @@ class Applier:
                 )
                 continue
             links.by_source[source_id] = link
-            action = (
-                QueueAction.REPLICATION_DELETE
-                if found[origin].get("IsDeleted")
-                else QueueAction.GENERIC_UPDATE
-            )
-            queue.enqueue(self.connection, opposite(self.direction), plan.target_object, {origin: action})
-            self.counter.skipped += 1
-            self._finish(entry.item)
+            if plan.reverse_fields:  # the origin's direction is published: it brings the copy in step
+                deleted = found[origin].get("IsDeleted")
+                action = QueueAction.REPLICATION_DELETE if deleted else QueueAction.GENERIC_UPDATE
+                queue.enqueue(self.connection, opposite(self.direction), plan.target_object, {origin: action})
+                self.counter.skipped += 1
+                self._finish(entry.item)
+            else:  # only this direction is published: the copy's change goes on, now by its link
+                queue.release([entry.item])
 
     def _find_copies(self, plan: ObjectPlan, ops: Ops) -> None:
         """Deleted source records with no link: their copy, if one was written, is found by its

@@ -34,7 +34,7 @@ class ObjectPlan:
     # Two-way: the target fields every update writes. Their keyed hash is the target's state as
     # last read or written (`RecordLink.*_state_hash`), what apply checks before overwriting.
     state_fields: list[str] = field(default_factory=list)
-    # Two-way: source records carry OrgSync_Source_Id__c; one that is set marks our own copy.
+    # Two-way connection: source records carry OrgSync_Source_Id__c; one that is set is our copy.
     identity: bool = False
     # Two-way: the other direction syncs deletes, so a target deleted there travels back as a delete.
     reverse_deletes: bool = False
@@ -115,7 +115,9 @@ def build_plans(connection: Connection, direction: str, describe) -> list[Object
             plan.reverse_fields = written_on_update(back, back_maps)
             plan.reverse_deletes = back.sync_deleted
             plan.state_fields = written_on_update(publication, maps)
-            plan.identity = EXTERNAL_ID_FIELD in by_name
+        # On a two-way connection a record carrying an origin Id is ours, whatever is published
+        # the other way now (the other direction may have been unpublished after writing it).
+        plan.identity = connection.is_two_way and EXTERNAL_ID_FIELD in by_name
         if connection.sync_feeds_and_audit_fields:
             plan.audit_fields = _audit_fields(
                 describe(publication.target_org, subscription.target_object), by_name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from replication.mapping.fields import Field, is_writable
+from replication.mapping.fields import Field, is_orgsync_identity, is_writable
 from replication.mapping.support import field_support
 
 
@@ -22,9 +22,10 @@ def auto_map(
     label. Each target field is used once; a label shared by several free target fields is
     ambiguous and left unmapped. Fields that can't be published (formulas, audit fields,
     auto-numbers — whose workaround is an explicit mapping…) stay unmapped, as Organization
-    Sync only maps supported fields.
+    Sync only maps supported fields. orgsync's own identity field (OrgSync_Source_Id__c) is
+    never a source nor a target.
     """
-    writable = [t for t in target_fields if is_writable(t)]
+    writable = [t for t in target_fields if is_writable(t) and not is_orgsync_identity(t)]
     by_name = {t["name"].lower(): t["name"] for t in writable}
     result: dict[str, str | None] = {}
     used: set[str] = set()

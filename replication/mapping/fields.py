@@ -11,6 +11,9 @@ TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url", "combobox
 NUMBER_TYPES = frozenset({"int", "long", "double", "currency", "percent"})
 AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
 COMPOUND_NAME_OBJECTS = frozenset({"Contact", "Lead"})
+# orgsync's own field on each subscribed object: the origin Id of the records it copied (the
+# upsert key; replication.models.EXTERNAL_ID_FIELD — this package stays free of Django).
+ORGSYNC_ID_FIELD = "OrgSync_Source_Id__c"
 
 _TYPE_NAMES = {
     "string": "text",
@@ -57,6 +60,11 @@ def type_name(field: Field) -> str:
 
 def is_text(field: Field) -> bool:
     return kind(field) == "text"
+
+
+def is_orgsync_identity(field: Field) -> bool:
+    """orgsync's record identity field, whatever the case it is written in."""
+    return (field.get("name") or "").lower() == ORGSYNC_ID_FIELD.lower()
 
 
 def is_writable(field: Field) -> bool:

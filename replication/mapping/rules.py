@@ -207,7 +207,17 @@ def check_mapping(
 
     ``target_object_mapped`` maps source object names to the target objects they are
     subscribed as; a lookup may point at the object its referenced object is mapped to.
+    Nothing maps onto orgsync's own identity field (OrgSync_Source_Id__c).
     """
+    if f.is_orgsync_identity(target_field):
+        s, t = source_field.get("name"), target_field.get("name")
+        return _error(
+            "TARGET_ORGSYNC_IDENTITY",
+            source_field,
+            target_field,
+            f"Target {t} is orgsync's own record identity: it holds the origin Id of the records "
+            f"orgsync copied and is written only by orgsync. Map {s} to another field or unmap it.",
+        )
     rule = _RULES.get(f.kind(source_field))
     if rule is None:
         rule = _same_type(f"{_a(f.type_name(source_field))} field")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from replication.mapping.fields import AUDIT_FIELDS, COMPOUND_NAME_OBJECTS, Field
+from replication.mapping.fields import AUDIT_FIELDS, COMPOUND_NAME_OBJECTS, Field, is_orgsync_identity
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,16 @@ def field_support(field: Field, *, object_name: str) -> Support:
     return SUPPORTED
 
 
+def orgsync_identity_reason(name: str) -> str:
+    """Why OrgSync_Source_Id__c is never published nor mapped: orgsync writes it itself (the
+    upsert key of every insert, on both sides of a two-way connection); a direction syncing it as
+    a field would overwrite the other direction's origin markers."""
+    return (
+        f"{name} is orgsync's own record identity: it holds the origin Id of the records orgsync "
+        "copied; never synced as a field."
+    )
+
+
 def _identity(field: Field, name: str, object_name: str) -> Support | None:
     if name == "Id":
         return Support(
@@ -82,6 +92,8 @@ def _identity(field: Field, name: str, object_name: str) -> Support | None:
             "stored in the target's OrgSync_Source_Id__c external ID.",
             "record_id",
         )
+    if is_orgsync_identity(field):
+        return Support(False, orgsync_identity_reason(name), "orgsync_identity")
     if name == "IsDeleted":
         return Support(False, "Deletions are synced as delete operations, not as a field.", "is_deleted")
     if name in AUDIT_FIELDS:

@@ -4,6 +4,8 @@ from replication.services.acceptance import queue_items_accept, queue_items_reje
 from replication.services.preflight import Preflight, publication_preflight
 from replication.services.publication import (
     field_set_published,
+    publication_delete,
+    publication_disconnect,
     publication_publish,
     publication_unpublish,
 )
@@ -16,6 +18,7 @@ from replication.services.publication_settings import (
 from replication.services.subscription import (
     ensure_external_id_field,
     subscription_analyze,
+    subscription_delete,
     subscription_set_mapping,
     subscription_subscribe,
 )
@@ -26,6 +29,8 @@ __all__ = [
     "field_set_published",
     "publication_check_filter",
     "publication_check_owner_strategy",
+    "publication_delete",
+    "publication_disconnect",
     "publication_preflight",
     "publication_publish",
     "publication_set_filter",
@@ -34,6 +39,7 @@ __all__ = [
     "queue_items_accept",
     "queue_items_reject",
     "subscription_analyze",
+    "subscription_delete",
     "subscription_set_mapping",
     "subscription_subscribe",
 ]

@@ -8,7 +8,15 @@ from connections.client import SalesforceClient
 from connections.models import Connection
 from replication.errors import PublishError
 from replication.mapping import field_support, object_publishable
-from replication.models import Direction, PublishedField, PublishedObject, RecordLink, RecordQueueItem
+from replication.mapping.support import orgsync_identity_reason
+from replication.models import (
+    EXTERNAL_ID_FIELD,
+    Direction,
+    PublishedField,
+    PublishedObject,
+    RecordLink,
+    RecordQueueItem,
+)
 from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
@@ -99,28 +107,80 @@ def _publish_field(publication: PublishedObject, field: dict, published_objects:
         existing.save()
 
 
+def _kept_for(publication: PublishedObject) -> tuple[list[str], str]:
+    """Links are shared by both directions of a connection. The objects on the other side whose
+    links with this publication's source object the opposite direction still syncs (it publishes
+    them, subscribed as this source object), and that direction's name."""
+    connection = publication.connection
+    if not connection.is_two_way:
+        return [], ""
+    other = (
+        Direction.SECONDARY_TO_PRIMARY
+        if publication.direction == Direction.PRIMARY_TO_SECONDARY
+        else Direction.PRIMARY_TO_SECONDARY
+    )
+    users = PublishedObject.objects.filter(
+        connection=connection,
+        direction=other,
+        is_published=True,
+        subscription__target_object=publication.source_object,
+    ).values_list("source_object", flat=True)
+    return list(users), Direction(other).label
+
+
+def publication_disconnect(*, publication: PublishedObject) -> str:
+    """Stop one direction of one object: drop its pending queue items, and the links of its
+    records unless the opposite direction of a two-way connection still syncs the same pair of
+    objects (that direction would otherwise meet its records with no link and copy them back).
+    Returns what happened to the links, for the history line."""
+    connection = publication.connection
+    mine, theirs = (
+        ("primary_object", "secondary_object")
+        if publication.direction == Direction.PRIMARY_TO_SECONDARY
+        else ("secondary_object", "primary_object")
+    )
+    links = RecordLink.objects.filter(connection=connection, **{mine: publication.source_object})
+    kept_objects, other = _kept_for(publication)
+    kept = links.filter(**{f"{theirs}__in": kept_objects}).count()
+    disconnected, _ = links.exclude(**{f"{theirs}__in": kept_objects}).delete()
+    RecordQueueItem.objects.filter(
+        connection=connection, direction=publication.direction, source_object=publication.source_object
+    ).delete()
+    if not kept_objects:
+        return f"{disconnected} linked record(s) disconnected"
+    kept_text = f"{kept} linked record(s) kept for the {other} direction"
+    if disconnected:
+        return f"{disconnected} linked record(s) disconnected, {kept_text}"
+    return kept_text
+
+
 @transaction.atomic
 def publication_unpublish(*, publication: PublishedObject, actor: AbstractBaseUser | None) -> PublishedObject:
     """Stop publishing an object. As in Organization Sync, its records are disconnected: their
-    links and pending queue items in this direction are dropped (the records stay in both orgs)."""
+    pending queue items in this direction are dropped and their links too (the records stay in
+    both orgs) — except, on a two-way connection, links the other direction still needs because
+    it publishes the same pair of objects back: those are kept, so that direction goes on
+    updating the linked records instead of copying them back as new ones."""
     publication.is_published = False
     publication.save(update_fields=["is_published", "updated_at"])
-    side = "primary_object" if publication.direction == Direction.PRIMARY_TO_SECONDARY else "secondary_object"
-    links, _ = RecordLink.objects.filter(
-        connection=publication.connection, **{side: publication.source_object}
-    ).delete()
-    RecordQueueItem.objects.filter(
-        connection=publication.connection,
-        direction=publication.direction,
-        source_object=publication.source_object,
-    ).delete()
+    links = publication_disconnect(publication=publication)
     _record(
         publication.connection,
         Kind.OBJECT_UNPUBLISHED,
         actor,
-        f"{publication.source_object}: {links} linked record(s) disconnected",
+        f"{publication.source_object}: unpublished; {links}",
     )
     return publication
+
+
+@transaction.atomic
+def publication_delete(*, publication: PublishedObject, actor: AbstractBaseUser | None) -> None:
+    """Delete a publication (and its subscription): disconnects its records as unpublishing does."""
+    links = publication_disconnect(publication=publication)
+    connection, name = publication.connection, publication.source_object
+    label = publication.get_direction_display()
+    publication.delete()
+    _record(connection, Kind.OBJECT_UNPUBLISHED, actor, f"{name} ({label}): publication deleted; {links}")
 
 
 @transaction.atomic
@@ -128,8 +188,11 @@ def field_set_published(
     *, field: PublishedField, published: bool, actor: AbstractBaseUser | None
 ) -> PublishedField:
     """Publish or unpublish one field. Unpublishing stops its sync; records stay linked."""
-    if published and field.unsupported_reason:
-        raise PublishError(f"{field.source_field} cannot be published: {field.unsupported_reason}")
+    reason = field.unsupported_reason
+    if not reason and field.source_field.lower() == EXTERNAL_ID_FIELD.lower():
+        reason = orgsync_identity_reason(field.source_field)  # a row published before it was refused
+    if published and reason:
+        raise PublishError(f"{field.source_field} cannot be published: {reason}")
     if field.is_published == published:
         return field
     field.is_published = published

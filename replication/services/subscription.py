@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from connections.client import SalesforceClient
@@ -10,6 +11,7 @@ from connections.models import Connection, Org
 from replication.errors import MappingError, SubscribeError
 from replication.mapping import Finding, analyze, auto_map, check_mapping
 from replication.models import EXTERNAL_ID_FIELD, PublishedObject, SubscribedField, SubscribedObject
+from replication.services.publication import publication_disconnect
 from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
@@ -84,6 +86,10 @@ def subscription_subscribe(
                 source_field=field["name"],
                 defaults={"target_field": target_name or ""},
             )
+        # Mappings made before orgsync's identity field was refused: never synced, so unmapped.
+        subscription.fields.filter(
+            Q(source_field__iexact=EXTERNAL_ID_FIELD) | Q(target_field__iexact=EXTERNAL_ID_FIELD)
+        ).update(target_field="")
         ConnectionEvent.objects.create(
             connection=publication.connection,
             kind=Kind.OBJECT_SUBSCRIBED,
@@ -91,6 +97,25 @@ def subscription_subscribe(
             detail=f"{publication.source_object} → {target['name']}",
         )
     return subscription
+
+
+@transaction.atomic
+def subscription_delete(*, subscription: SubscribedObject, actor: AbstractBaseUser | None) -> None:
+    """Delete a subscription: its publication stops syncing (the engine only syncs subscribed
+    publications), so its records are disconnected as when unpublishing — pending items of that
+    direction dropped, links dropped unless the other direction of a two-way connection still
+    publishes the same pair of objects back."""
+    publication = subscription.published_object
+    links = publication_disconnect(publication=publication)
+    target = subscription.target_object
+    subscription.delete()
+    ConnectionEvent.objects.create(
+        connection=publication.connection,
+        kind=Kind.MAPPING_CHANGED,
+        actor=actor,
+        detail=f"{publication.source_object} → {target} ({publication.get_direction_display()}): "
+        f"subscription deleted; {links}"[:500],
+    )
 
 
 def mapped_objects(connection: Connection, extra: dict[str, str] | None = None) -> dict[str, str]:

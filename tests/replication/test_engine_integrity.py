@@ -293,3 +293,25 @@ def test_a_link_conflict_fails_one_record_and_the_batch_goes_on(both_ways):
     assert "rebuild_links" in entry.message
     assert not RecordQueueItem.objects.filter(status=QueueStatus.IN_PROGRESS).exists()
     assert len(accounts(primary)) == 3, "nothing was copied back"
+
+
+def test_copies_are_never_sent_back_even_when_the_other_direction_is_gone(both_ways):
+    """The other direction unpublished and every link lost: the secondary's copies still carry
+    their origin, so they are linked, not inserted into the primary again."""
+    primary = both_ways.primary
+    for n in range(3):
+        primary.org.create("Account", {"Name": f"Here {n}"}, user_id=primary.user_id)
+    settle(both_ways.connection, 2)
+    p2s = both_ways.connection.published_objects.get(direction=P2S)
+    services.publication_unpublish(publication=p2s, actor=None)
+    RecordLink.objects.all().delete()
+    for record in accounts(both_ways.secondary):
+        both_ways.secondary.org.update(
+            "Account", record["Id"], {"Phone": "7"}, user_id=both_ways.secondary.user_id
+        )
+    settle(both_ways.connection)
+    assert {r["Phone"] for r in accounts(primary)} == {"7"}, "the edits went through in that cycle"
+    settle(both_ways.connection)
+    assert len(accounts(primary)) == 3, "no copy came back as a new record"
+    assert RecordLink.objects.count() == 3, "each copy is linked to its origin again"
+    assert {r["Phone"] for r in accounts(primary)} == {"7"}, "the secondary's edits still travel back"

@@ -328,3 +328,96 @@ def test_record_id_into_text_of_18(account) -> None:
     [finding] = _check(account["Id"], account["Tiny__c"])
     assert "widen Tiny__c to 18" in finding.message
     assert _check(account["Id"], account["Big__c"])[0].code == "TYPE_MISMATCH"
+
+
+# ------------------------------------------- orgsync's own identity field (issue 14, item 6)
+IDENTITY = "OrgSync_Source_Id__c"
+
+
+def _with_identity_field(handle, sobject: str = "Account"):
+    handle.org.add_custom_field(
+        sobject, IDENTITY, "text", label="OrgSync Source Id", length=18, external_id=True, unique=True
+    )
+    return handle
+
+
+@pytest.fixture(scope="module")
+def identity_source(sfemu_server):
+    """A source org whose Account has orgsync's field (a two-way connection's primary)."""
+    return _with_identity_field(sfemu_server.create_org())
+
+
+@pytest.fixture(scope="module")
+def identity_target(sfemu_server):
+    return _with_identity_field(sfemu_server.create_org())
+
+
+def _fields(handle, sobject: str = "Account") -> dict[str, dict]:
+    return {f["name"]: f for f in handle.org.describe(sobject, "62.0")["fields"]}
+
+
+def test_the_mapping_package_names_the_field_orgsync_writes() -> None:
+    from replication.mapping.fields import ORGSYNC_ID_FIELD
+    from replication.models import EXTERNAL_ID_FIELD
+
+    assert ORGSYNC_ID_FIELD == EXTERNAL_ID_FIELD
+
+
+def test_orgsync_identity_field_is_never_publishable(identity_source) -> None:
+    """It is writable text, so it looked like any field; it is orgsync's, whatever its case."""
+    field = _fields(identity_source)[IDENTITY]
+    support = field_support(field, object_name="Account")
+    assert (support.supported, support.code) == (False, "orgsync_identity")
+    assert "orgsync's own record identity" in support.reason
+    assert "never synced as a field" in support.reason
+    lower = field_support({**field, "name": IDENTITY.lower()}, object_name="Account")
+    assert lower.code == "orgsync_identity"
+
+
+def test_auto_map_never_maps_onto_the_identity_field(identity_source, identity_target, sfemu_server) -> None:
+    """Neither by API name (its own twin) nor by label (another field labelled like it)."""
+    mapped = auto_map(
+        list(_fields(identity_source).values()),
+        list(_fields(identity_target).values()),
+        object_name="Account",
+    )
+    assert mapped[IDENTITY] is None
+    assert mapped["Name"] == "Name"
+    labelled = sfemu_server.create_org()
+    labelled.org.add_custom_field("Account", "Origin__c", "text", label="OrgSync Source Id", length=18)
+    mapped = auto_map(
+        list(_fields(labelled).values()), list(_fields(identity_target).values()), object_name="Account"
+    )
+    assert mapped["Origin__c"] is None
+    assert IDENTITY not in mapped.values()
+
+
+def test_no_source_field_may_be_mapped_onto_the_identity_field(account, identity_target) -> None:
+    """A record Id or text fits its type, but orgsync alone writes it."""
+    identity = _fields(identity_target)[IDENTITY]
+    for source in ("Id", "Code__c", "Name"):
+        [finding] = _check(account[source], identity)
+        assert (
+            finding.code == "TARGET_ORGSYNC_IDENTITY" and "orgsync's own record identity" in finding.message
+        )
+    [finding] = _check(account["Code__c"], {**identity, "name": IDENTITY.upper()})
+    assert finding.code == "TARGET_ORGSYNC_IDENTITY"
+
+
+def test_the_analyzer_flags_mappings_of_the_identity_field(identity_source, identity_target) -> None:
+    from replication.mapping import analyze
+
+    source = identity_source.org.describe("Account", "62.0")
+    target = identity_target.org.describe("Account", "62.0")
+    findings = analyze(
+        source,
+        target,
+        {IDENTITY: IDENTITY, "Name": "Name", "Description": IDENTITY.lower()},
+        target_object_mapped={"Account": "Account"},
+        published_objects={"Account"},
+    )
+    errors = {(f.code, f.source_field) for f in findings if f.level == "error"}
+    assert ("SOURCE_NOT_PUBLISHABLE", IDENTITY) in errors
+    assert ("TARGET_ORGSYNC_IDENTITY", IDENTITY) in errors
+    assert ("TARGET_ORGSYNC_IDENTITY", "Description") in errors
+    assert not [f for f in findings if f.source_field == "Name"]

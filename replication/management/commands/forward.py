@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from connections.client_errors import SalesforceApiError
 from replication.engine.cycle import sync_once
 from replication.errors import ReplicationError
-from replication.management.commands.sync_once import find_connection
+from replication.management.commands.sync_once import BUSY, find_connection
 from replication.models import Direction
 from replication.services.forward import records_forward
 
@@ -48,8 +48,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued {summary} for {found}.")
             if not no_sync:
                 report = sync_once(found)
-                self.stdout.write(
-                    f"Sent: {report.written} record(s) written or failed, {report.api_calls} API call(s)."
-                )
+                sent = f"Sent: {report.written} record(s) written or failed, {report.api_calls} API call(s)."
+                self.stdout.write(f"{BUSY}: they go with its next cycle." if report.coalesced else sent)
         except (ReplicationError, SalesforceApiError) as exc:
             raise CommandError(str(exc)) from exc

@@ -22,6 +22,9 @@ class Command(BaseCommand):
             raise CommandError("No active connection to sync.")
         for item in connections:
             report = sync_once(item)
+            if report.coalesced:
+                self.stdout.write(f"{item}: {BUSY}; the next cycle starts as soon as it ends.")
+                continue
             captured = sum(report.captured.values())
             applied = sum(report.applied.values())
             self.stdout.write(
@@ -29,6 +32,9 @@ class Command(BaseCommand):
                 f"{report.api_calls} API call(s)"
                 + (" — the connection is suspended: changes wait in the queue" if report.suspended else "")
             )
+
+
+BUSY = "a sync cycle of this connection is running in a worker"
 
 
 def find_connection(name_or_id: str) -> Connection:
