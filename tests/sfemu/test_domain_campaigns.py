@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from sfemu.errors import SalesforceError
 from sfemu.instance import Instance
 from sfemu.org import Org
+from tests.shared_reference import reference_path, require_shared
 
-RECORDED = Path("/work/shared/reference/recorded")
+RECORDED = reference_path("recorded")
 
 
 @pytest.fixture()
@@ -103,9 +103,8 @@ def test_new_standard_lookups_are_null_in_rows(org: Org) -> None:
     assert list(con)[-2:] == ["CleanStatus", "IndividualId"]
 
 
-@pytest.mark.skipif(not RECORDED.exists(), reason="recordings not present")
 def test_describe_keys_at_v42_match_recording(org: Org) -> None:
-    doc = json.loads((RECORDED / "grouparoo" / "describe_Lead_v42.json").read_text())
+    doc = json.loads((require_shared(RECORDED) / "grouparoo" / "describe_Lead_v42.json").read_text())
     real = doc["interactions"][0]["response"]["body"]
     mine = org.describe("Lead", "42.0", instance_url="https://x.my.salesforce.com")
     assert list(mine) == list(real)

@@ -10,9 +10,15 @@ import pytest
 
 from sfemu.instance import Instance
 from sfemu.org import Org
+from tests.shared_reference import reference_path, require_shared
 
-RECORDED = Path("/work/shared/reference/recorded")
-pytestmark = pytest.mark.skipif(not RECORDED.exists(), reason="recordings not present")
+RECORDED = reference_path("recorded")
+
+
+def recorded(*parts: str) -> Path:
+    """A file of the shared recordings; the test skips (fails under CI=true) without them."""
+    return require_shared(RECORDED).joinpath(*parts)
+
 
 # Fields whose recorded value depends on features of the recording org we do not emulate.
 ORG_SPECIFIC = {
@@ -23,7 +29,7 @@ ORG_SPECIFIC = {
 
 def cassette_body(name: str) -> dict:
     """The JSON body of a CumulusCI VCR cassette (folded YAML scalar, no PyYAML needed)."""
-    lines = (RECORDED / "cumulusci" / name).read_text().splitlines()
+    lines = recorded("cumulusci", name).read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("string:"))
     head = lines[start].strip()[len("string:") :].strip()
     indent = len(lines[start]) - len(lines[start].lstrip())
@@ -147,8 +153,8 @@ def test_contact_current_version_matches_recording(org: Org) -> None:
 
 
 def test_lead_v42_has_no_ai_prediction_key(org: Org) -> None:
-    recorded = json.loads((RECORDED / "grouparoo" / "describe_Lead_v42.json").read_text())
-    body = recorded["interactions"][0]["response"]["body"]
+    doc = json.loads(recorded("grouparoo", "describe_Lead_v42.json").read_text())
+    body = doc["interactions"][0]["response"]["body"]
     real = json.loads(body) if isinstance(body, str) else body
     mine = org.describe("Lead", "42.0")
     assert list(mine["fields"][0]) == list(real["fields"][0])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from sfemu import ids
 from sfemu.errors import SalesforceError
+from tests.shared_reference import reference_path, require_shared
 
-RECORDED = Path("/work/shared/reference/recorded")
+RECORDED = reference_path("recorded")
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{15}[A-Z0-5]{3})(?![0-9A-Za-z])")
 _PREFIXES = (
     "001",
@@ -40,7 +40,7 @@ _PLACEHOLDERS = {"00D0xORGID00000000", "0010xACCOUNTID0000"}
 
 def recorded_ids() -> set[str]:
     found: set[str] = set()
-    for path in RECORDED.rglob("*"):
+    for path in require_shared(RECORDED).rglob("*"):
         if path.is_file() and path.suffix in (".json", ".yaml"):
             for m in _CANDIDATE.finditer(path.read_text(errors="replace")):
                 value = m.group(1)
@@ -49,7 +49,6 @@ def recorded_ids() -> set[str]:
     return found
 
 
-@pytest.mark.skipif(not RECORDED.exists(), reason="shared/reference recordings not present")
 def test_checksum_matches_every_real_id_in_the_recordings() -> None:
     real = recorded_ids()
     assert len(real) > 100

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-RECORDED = PROJECT_ROOT.parent / "shared" / "reference" / "recorded"
+from tests.shared_reference import reference_path
+
+RECORDED = reference_path("recorded")  # may be absent: tests call require_shared(RECORDED)
 
 
 @dataclass
