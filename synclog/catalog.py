@@ -118,6 +118,50 @@ _ENTRIES = (
         "Open the org in Orgs and press Reconnect (or test it). Then retry.",
         retried_automatically=True,
     ),
+    # orgsync's own codes (docs/engine.md, "The integrity rules")
+    Explanation(
+        "SYNC_CONFLICT",
+        "The record changed in both orgs since it was last synced",
+        "Both orgs changed the same record between two syncs, or the target changed after orgsync "
+        "read the source. The connection's conflict policy decided which change won (Resolved), "
+        "or held both changes for review (Failed, the queue items are Held).",
+        "Nothing to do for a decided conflict: the winner's values are in both orgs. For a held "
+        "one, make the record right in the org whose values should win, then retry the entry.",
+    ),
+    Explanation(
+        "ORIGIN_NOT_FOUND",
+        "A copy orgsync made has lost its original",
+        "The record carries an origin Id in OrgSync_Source_Id__c (orgsync copied it from the other "
+        "org), but that origin exists nowhere in the other org, not even in its recycle bin. "
+        "orgsync never copies a copy back, so the record stays where it is.",
+        "Delete the copy if its origin was deleted on purpose; or clear its OrgSync_Source_Id__c "
+        "to make it a record of its own, which then syncs as a new record.",
+    ),
+    Explanation(
+        "DUPLICATE_COPY",
+        "Two records claim to be the copy of one origin",
+        "The record carries an origin Id in OrgSync_Source_Id__c that another record of the same "
+        "org already stands for: one of them is a duplicate (left by an earlier version, a data "
+        "load or a manual copy).",
+        "Delete the duplicate, then run manage.py rebuild_links for the connection and retry.",
+    ),
+    Explanation(
+        "LINK_CONFLICT",
+        "The record's link conflicts with another record's link",
+        "orgsync keeps a link between each record and its copy. Saving this one would make two "
+        "records share one copy, so it was refused and the record was not recorded as synced.",
+        "Run manage.py rebuild_links for the connection (it rebuilds every link from the "
+        "OrgSync_Source_Id__c both orgs hold and lists duplicates), then retry the entry.",
+    ),
+    Explanation(
+        "ORGSYNC_ERROR",
+        "orgsync failed on this record",
+        "Something orgsync did not expect happened while it handled this record; the message "
+        "names the kind of error. The other records of the batch went on.",
+        "orgsync retries it with backoff. If it keeps failing, report it with the message; the "
+        "worker log has the traceback.",
+        retried_automatically=True,
+    ),
 )
 
 CATALOG: dict[str, Explanation] = {e.code: e for e in _ENTRIES}

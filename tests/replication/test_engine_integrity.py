@@ -23,6 +23,7 @@ from replication.models import (
     RecordLink,
     RecordQueueItem,
 )
+from synclog.catalog import GENERIC, explain
 from synclog.models import SyncLog
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
@@ -202,6 +203,7 @@ def test_a_copy_whose_origin_is_gone_is_reported_and_never_copied_back(both_ways
     entry = SyncLog.objects.get(source_id=copy_id)
     assert (entry.status, entry.error_code) == (SyncLog.Status.FAILED, "ORIGIN_NOT_FOUND")
     assert "001000000000404AAA" in entry.message and EXTERNAL_ID_FIELD in entry.message
+    assert explain(entry.error_code) is not GENERIC, "the log page explains it, with the fix"
     assert not RecordQueueItem.objects.exists(), "nothing stuck"
 
 
@@ -261,6 +263,7 @@ def test_a_target_changed_after_capture_is_a_conflict_not_an_overwrite(both_ways
     assert secondary.org.get("Account", target_id, ["Name"], api_version="62.0")["Name"] == expected
     conflict = SyncLog.objects.get(error_code="SYNC_CONFLICT")
     assert f"the {winner} org's change won" in conflict.message
+    assert explain(conflict.error_code) is not GENERIC
 
 
 # --- one bad record never stops the rest --------------------------------------------------------
@@ -290,7 +293,7 @@ def test_a_link_conflict_fails_one_record_and_the_batch_goes_on(both_ways):
     assert linked == {ids[0], ids[2]}, "the other two went through"
     entry = SyncLog.objects.get(source_id=ids[1])
     assert (entry.status, entry.error_code) == (SyncLog.Status.FAILED, "LINK_CONFLICT")
-    assert "rebuild_links" in entry.message
+    assert "rebuild_links" in entry.message and "rebuild_links" in explain(entry.error_code).fix
     assert not RecordQueueItem.objects.filter(status=QueueStatus.IN_PROGRESS).exists()
     assert len(accounts(primary)) == 3, "nothing was copied back"
 
