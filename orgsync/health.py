@@ -45,11 +45,12 @@ def check_workers() -> dict:
 
 
 def check_engine() -> dict:
-    """Stalled when an active connection has not finished a sync cycle for several intervals
-    (a cluster that stopped picking up work: django-q2 issue #23)."""
-    from replication.engine.health import stalled_connections
+    """Stalled connections (`replication/engine/health.py`): no cycle finished for a long while
+    (a cluster that stopped picking up work: django-q2 issue #23), cycles failing in a row, or
+    records waiting with nothing written. Each with its reason and last error."""
+    from replication.engine.health import stalls
 
-    stalled = stalled_connections()
+    stalled = [stall.as_dict() for stall in stalls()]
     return {"ok": not stalled, "stalled_connections": stalled}
 
 

@@ -262,6 +262,9 @@ class EngineSchedule(models.Model):
     cycle_requested_at = models.DateTimeField(
         null=True, blank=True, help_text='A "Sync now" (or forward) that arrived while a cycle ran.'
     )
+    failed_cycles = models.PositiveIntegerField(
+        default=0, help_text="Cycles in a row that ended in an exception (0 after one that did not)."
+    )
     last_cycle_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
 

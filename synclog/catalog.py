@@ -154,6 +154,17 @@ _ENTRIES = (
         "OrgSync_Source_Id__c both orgs hold and lists duplicates), then retry the entry.",
     ),
     Explanation(
+        "CYCLE_FAILED",
+        "The connection's sync cycle failed",
+        "A whole sync cycle of the connection ended in an exception: the message names it and "
+        "where it was raised. One entry stands for the connection's failing cycles; after three "
+        "in a row /healthz and the dashboard report the connection as stalled. It turns Resolved "
+        "when a cycle finishes again.",
+        "Read the message: an org that cannot be reached or a database outage usually passes by "
+        "itself; otherwise report it with the worker log's traceback.",
+        retried_automatically=True,
+    ),
+    Explanation(
         "ORGSYNC_ERROR",
         "orgsync failed on this record",
         "Something orgsync did not expect happened while it handled this record; the message "

@@ -14,6 +14,7 @@ from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavai
 from replication.engine.capture import Capturer
 from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
+from replication.engine.health import cycle_failed, cycle_succeeded
 from replication.engine.lease import LeaseLost, connection_lease, request_cycle
 from replication.engine.plans import build_plans, opposite
 from replication.engine.runs import recorded_run
@@ -62,12 +63,17 @@ def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> Cy
             return CycleReport(coalesced=True)
         ctx.lease = lease
         try:
-            return _cycle(connection, ctx)
+            report = _cycle(connection, ctx)
         except LeaseLost as exc:
             logger.warning("cycle of connection %s stopped: %s", connection.pk, exc)
             return CycleReport(lease_lost=True)
+        except Exception as exc:
+            cycle_failed(connection, exc)
+            raise
         finally:
             ctx.lease = None
+        cycle_succeeded(connection)
+        return report
 
 
 def _cycle(connection: Connection, ctx: EngineContext) -> CycleReport:

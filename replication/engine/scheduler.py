@@ -42,6 +42,7 @@ def due_schedules() -> list[EngineSchedule]:
 
 
 def finish(schedule: EngineSchedule, report: CycleReport | None, started, error: str = "") -> None:
+    """Move the next due time (the cycle recorded its own failure: `health.cycle_failed`)."""
     busy = report is not None and report.written > 0
     idle = 0 if busy or error else schedule.idle_cycles + 1
     interval = schedule.connection.poll_interval_seconds
@@ -52,7 +53,6 @@ def finish(schedule: EngineSchedule, report: CycleReport | None, started, error:
         idle_cycles=0 if requested else idle,
         next_cycle_at=now if requested else now + timedelta(seconds=wait),
         last_cycle_at=now,
-        last_error=error[:500],
     )
 
 

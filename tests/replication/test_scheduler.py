@@ -10,7 +10,8 @@ from replication import services
 from replication.engine import lease, scheduler
 from replication.engine.context import EngineContext
 from replication.engine.health import stalled_connections
-from replication.models import Direction, EngineSchedule, RecordLink
+from replication.models import Direction, EngineSchedule, RecordLink, RecordQueueItem
+from synclog.models import SyncLog
 
 
 @pytest.fixture
@@ -56,9 +57,58 @@ def test_stalled_engine_is_reported_by_healthz(subscribed, client):
     EngineSchedule.objects.update(last_cycle_at=timezone.now() - timedelta(hours=1))
     assert stalled_connections() == [subscribed.connection.name]
     body = client.get("/healthz").json()
-    assert body["engine"] == {"ok": False, "stalled_connections": [subscribed.connection.name]}
+    assert body["engine"]["ok"] is False
+    [stall] = body["engine"]["stalled_connections"]
+    assert stall["connection"] == subscribed.connection.name
+    assert stall["reason"].startswith("no sync cycle finished since")
     EngineSchedule.objects.update(last_cycle_at=timezone.now())
     assert stalled_connections() == []
+
+
+class Broken(Exception):
+    pass
+
+
+def fail_every_cycle(point: str) -> None:
+    if point == "capture.read":
+        raise Broken("the engine broke here")
+
+
+def test_a_connection_whose_cycles_keep_failing_is_stalled_and_logged(subscribed, client):
+    subscribed.primary.org.create("Account", {"Name": "Stuck"}, user_id=subscribed.primary.user_id)
+    broken = EngineContext(worker="w", on_checkpoint=fail_every_cycle)
+    for n in range(1, 4):
+        EngineSchedule.objects.update(next_cycle_at=timezone.now())
+        assert scheduler.run_due(broken) == 1, "a failing connection never stops the tick"
+        assert SyncLog.objects.get(error_code="CYCLE_FAILED").attempt == n, "one entry, updated"
+        assert (stalled_connections() == []) == (n < 3)
+    entry = SyncLog.objects.get(error_code="CYCLE_FAILED")
+    assert entry.status == SyncLog.Status.FAILED
+    assert "Broken at test_scheduler.py" in entry.message and "in fail_every_cycle" in entry.message
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    [stall] = response.json()["engine"]["stalled_connections"]
+    assert stall["reason"] == "its last 3 sync cycles failed" and "Broken" in stall["last_error"]
+
+    EngineSchedule.objects.update(next_cycle_at=timezone.now())
+    assert scheduler.run_due(EngineContext(worker="w")) == 1
+    assert stalled_connections() == [] and RecordLink.objects.count() == 1
+    assert SyncLog.objects.get(error_code="CYCLE_FAILED").status == SyncLog.Status.RESOLVED
+
+
+def test_records_waiting_with_nothing_written_stall_the_connection(subscribed):
+    subscribed.primary.org.create("Account", {"Name": "Waiting"}, user_id=subscribed.primary.user_id)
+    held = lease.acquire(subscribed.connection, "a-cluster-that-hangs")  # holds it, writes nothing
+    assert scheduler.run_due(EngineContext(worker="w")) == 0
+    RecordQueueItem.objects.create(
+        connection=subscribed.connection, direction=Direction.PRIMARY_TO_SECONDARY, source_object="Account",
+        source_id="001000000000777AAA", action="generic_insert",
+    )  # fmt: skip
+    assert stalled_connections() == [], "queued just now"
+    interval = subscribed.connection.poll_interval_seconds
+    RecordQueueItem.objects.update(enqueued_at=timezone.now() - timedelta(seconds=4 * interval))
+    assert stalled_connections() == [subscribed.connection.name]
+    held.release()
 
 
 def test_sync_once_and_queue_status_commands(subscribed, capsys):
