@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('replication', '0008_bulk_sync'),
+        ("replication", "0008_bulk_sync"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='engineschedule',
-            name='cycle_requested_at',
-            field=models.DateTimeField(blank=True, help_text='A "Sync now" (or forward) that arrived while a cycle ran.', null=True),
+            model_name="engineschedule",
+            name="cycle_requested_at",
+            field=models.DateTimeField(
+                blank=True, help_text='A "Sync now" (or forward) that arrived while a cycle ran.', null=True
+            ),
         ),
         migrations.AddField(
-            model_name='engineschedule',
-            name='lease_token',
+            model_name="engineschedule",
+            name="lease_token",
             field=models.PositiveBigIntegerField(default=0),
         ),
     ]

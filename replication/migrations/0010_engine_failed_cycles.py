@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('replication', '0009_connection_lease'),
+        ("replication", "0009_connection_lease"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='engineschedule',
-            name='failed_cycles',
-            field=models.PositiveIntegerField(default=0, help_text='Cycles in a row that ended in an exception (0 after one that did not).'),
+            model_name="engineschedule",
+            name="failed_cycles",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Cycles in a row that ended in an exception (0 after one that did not)."
+            ),
         ),
     ]
