@@ -52,15 +52,8 @@ class Capturer:
         self.ctx.fence()
         answers = client.composite_queries(soqls, include_deleted=True)
         for plan, cursor, answer in zip(plans, cursors, answers, strict=True):
-            if answer["httpStatusCode"] >= 400:
-                raise_capture_error(plan, answer)
-            records = list(answer["body"]["records"])
-            next_url = answer["body"].get("nextRecordsUrl")
-            while next_url:
-                self.ctx.fence()
-                page = client.query_more(next_url)
-                records.extend(page.records)
-                next_url = page.next_records_url
+            what = f"capture of {plan.source_object}"
+            records = client.answer_records(answer, what=what, before_page=self.ctx.fence)
             self.ctx.checkpoint("capture.read")
             self._process(plan, cursor, records)
             self.ctx.checkpoint("capture.queued")

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from connections.client import COLLECTION_SIZE, MAX_COMPOSITE_COLLECTIONS, CollectionWrite
-from connections.client_errors import RecordResult, SalesforceApiError, error_from_body
+from connections.client_errors import RecordResult, SalesforceApiError
 from connections.models import Connection, Org
 from replication.engine import queue
 from replication.engine.capture import INITIAL_LOOKBACK, OVERLAP, soql_datetime
@@ -233,20 +233,7 @@ class UserSync:
         client = self.ctx.client(org)
         results = []
         for answer in client.composite_queries(queries):
-            if answer["httpStatusCode"] >= 400:
-                raise error_from_body(
-                    answer["httpStatusCode"],
-                    answer.get("body"),
-                    fallback="query failed",
-                    prefix="user sync: ",
-                )
-            records = list(answer["body"]["records"])
-            next_url = answer["body"].get("nextRecordsUrl")
-            while next_url:
-                page = client.query_more(next_url)
-                records.extend(page.records)
-                next_url = page.next_records_url
-            results.append(records)
+            results.append(client.answer_records(answer, what="user sync"))
         profiles, roles, *users = results
         changed = users[0] if users_soql else []
         by_id = {u["Id"]: u for batch in users for u in batch}

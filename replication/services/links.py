@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from connections.client import MAX_COMPOSITE_QUERIES, SalesforceClient
-from connections.client_errors import error_from_body
 from connections.models import Connection, Org
 from replication.engine.identity import Pair, PairOutcome, link_pair
 from replication.engine.lease import ConnectionLease, acquire_waiting
@@ -348,19 +347,7 @@ class _Rebuild:
         for group in _chunks(soqls, MAX_COMPOSITE_QUERIES):
             self._renew()
             for answer in client.composite_queries(group, include_deleted=include_deleted):
-                if answer["httpStatusCode"] >= 400:
-                    raise error_from_body(
-                        answer["httpStatusCode"],
-                        answer.get("body"),
-                        fallback=f"reading {sobject} by Id failed",
-                        prefix=f"{org}: ",
-                    )
-                records = list(answer["body"]["records"])
-                next_url = answer["body"].get("nextRecordsUrl")
-                while next_url:
-                    page = client.query_more(next_url)
-                    records.extend(page.records)
-                    next_url = page.next_records_url
+                records = client.answer_records(answer, what=f"{org}: reading {sobject} by Id")
                 found.update({r["Id"][:15]: r["Id"] for r in records})
         return found
 

@@ -4,6 +4,8 @@ import pytest
 
 from connections import services
 from connections.models import Connection
+from replication import services as replication_services
+from replication.models import Direction
 from sfemu.testing import OrgHandle
 from tests.connections.emu import connect_by_password
 
@@ -39,3 +41,14 @@ def linked(db, sfemu_server) -> LinkedOrgs:
 @pytest.fixture
 def linked_two_way(db, sfemu_server) -> LinkedOrgs:
     return linked_orgs(sfemu_server, two_way=True)
+
+
+@pytest.fixture
+def both_ways(linked_two_way) -> LinkedOrgs:
+    """A two-way connection with Account published and subscribed in both directions."""
+    for direction in (Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY):
+        publication = replication_services.publication_publish(
+            connection=linked_two_way.connection, direction=direction, source_object="Account", actor=None
+        )
+        replication_services.subscription_subscribe(publication=publication, actor=None)
+    return linked_two_way

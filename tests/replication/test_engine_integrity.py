@@ -44,16 +44,6 @@ def crash_at(point: str, *, times: int = 1):
     return hook
 
 
-@pytest.fixture
-def both_ways(linked_two_way):
-    for direction in (P2S, S2P):
-        publication = services.publication_publish(
-            connection=linked_two_way.connection, direction=direction, source_object="Account", actor=None
-        )
-        services.subscription_subscribe(publication=publication, actor=None)
-    return linked_two_way
-
-
 def accounts(handle) -> list[dict]:
     return handle.org.query(
         f"SELECT Id, Name, Phone, {EXTERNAL_ID_FIELD} FROM Account", include_deleted=False, api_version="62.0"

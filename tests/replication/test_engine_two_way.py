@@ -1,25 +1,12 @@
 """Two-way sync: a change travels once each way and never loops; outages suspend and resume."""
 
-import pytest
-
 from connections.client import SalesforceClient
 from connections.models import Connection
-from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import Direction, RecordLink, RecordQueueItem
 from synclog.models import ConnectionEvent, SyncLog, SyncRun
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
-
-
-@pytest.fixture
-def both_ways(linked_two_way):
-    for direction in (P2S, S2P):
-        publication = services.publication_publish(
-            connection=linked_two_way.connection, direction=direction, source_object="Account", actor=None
-        )
-        services.subscription_subscribe(publication=publication, actor=None)
-    return linked_two_way
 
 
 def test_one_update_reaches_the_other_org_once_and_never_comes_back(both_ways):

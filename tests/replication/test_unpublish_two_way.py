@@ -1,7 +1,6 @@
 """Issue 14: unpublishing one direction of a two-way connection through the admin leaves the
 other direction whole — its links stay, nothing is copied back as a duplicate, nothing sticks."""
 
-import pytest
 from django.urls import reverse
 
 from connections.client import SalesforceClient
@@ -13,16 +12,6 @@ from tests.factories import UserFactory
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
 NAMES = ("Acme", "Globex", "Initech")
-
-
-@pytest.fixture
-def both_ways(linked_two_way):
-    for direction in (P2S, S2P):
-        publication = services.publication_publish(
-            connection=linked_two_way.connection, direction=direction, source_object="Account", actor=None
-        )
-        services.subscription_subscribe(publication=publication, actor=None)
-    return linked_two_way
 
 
 def accounts(org) -> dict[str, str]:
