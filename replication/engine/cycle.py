@@ -24,6 +24,7 @@ from synclog.models import SyncRun
 
 logger = logging.getLogger(__name__)
 MAX_APPLY_ROUNDS = 20
+MAX_COALESCED_CYCLES = 5  # cycles one lease holder runs for requests that arrive meanwhile
 CAPTURING = {Connection.Status.ACTIVE, Connection.Status.SUSPENDED}
 SCHEDULED = CAPTURING | {Connection.Status.USER_SYNC}  # statuses the engine runs cycles for
 
@@ -55,25 +56,43 @@ def directions(connection: Connection) -> list[str]:
 def sync_once(connection: Connection, *, ctx: EngineContext | None = None) -> CycleReport:
     """Capture changes in every direction and, unless the connection is suspended, apply the
     queue — holding the connection's lease (`lease.py`), so one cycle of a connection runs at a
-    time. While another cycle holds it, this request is coalesced into the next cycle."""
+    time. A request while another cycle holds the lease is coalesced: it is recorded, and the
+    holder runs one more cycle before it lets go (or, if it let go meanwhile, this one runs)."""
     ctx = ctx or EngineContext(worker=default_worker())
-    with connection_lease(connection, ctx.worker) as lease:
-        if lease is None:
-            request_cycle(connection)
-            return CycleReport(coalesced=True)
-        ctx.lease = lease
-        try:
-            report = _cycle(connection, ctx)
-        except LeaseLost as exc:
-            logger.warning("cycle of connection %s stopped: %s", connection.pk, exc)
-            return CycleReport(lease_lost=True)
-        except Exception as exc:
-            cycle_failed(connection, exc)
-            raise
-        finally:
-            ctx.lease = None
-        cycle_succeeded(connection)
-        return report
+    for attempt in range(2):
+        with connection_lease(connection, ctx.worker) as lease:
+            if lease is not None:
+                return _cycles(connection, ctx, lease)
+        if attempt == 0:
+            request_cycle(connection)  # then look again: the holder may have let go meanwhile
+    return CycleReport(coalesced=True)
+
+
+def _cycles(connection: Connection, ctx: EngineContext, lease) -> CycleReport:
+    """Cycles while holding the lease: one, plus one more for each request that arrived while
+    the previous one ran (the lease is let go only when none is pending: `release_if_idle`)."""
+    for _ in range(MAX_COALESCED_CYCLES):
+        started = timezone.now()
+        report = _guarded_cycle(connection, ctx, lease)
+        if report.lease_lost or lease.release_if_idle(since=started):
+            return report
+    return report
+
+
+def _guarded_cycle(connection: Connection, ctx: EngineContext, lease) -> CycleReport:
+    ctx.lease = lease
+    try:
+        report = _cycle(connection, ctx)
+    except LeaseLost as exc:
+        logger.warning("cycle of connection %s stopped: %s", connection.pk, exc)
+        return CycleReport(lease_lost=True)
+    except Exception as exc:
+        cycle_failed(connection, exc)
+        raise
+    finally:
+        ctx.lease = None
+    cycle_succeeded(connection)
+    return report
 
 
 def _cycle(connection: Connection, ctx: EngineContext) -> CycleReport:

@@ -69,6 +69,17 @@ class ConnectionLease:
             if self._mine().update(lease_holder="", lease_until=None):
                 release_claims(self.connection_id)
 
+    def release_if_idle(self, *, since) -> bool:
+        """Let go unless a cycle was requested after `since` (then the holder runs another one:
+        checking and letting go in one statement leaves no gap for a request to fall into).
+        True when released, or when the lease was lost anyway."""
+        with transaction.atomic():
+            idle = Q(cycle_requested_at__isnull=True) | Q(cycle_requested_at__lt=since)
+            if self._mine().filter(idle).update(lease_holder="", lease_until=None):
+                release_claims(self.connection_id)
+                return True
+            return not self._mine().exists()
+
 
 def schedule_for(connection: Connection) -> EngineSchedule:
     schedule, _ = EngineSchedule.objects.get_or_create(
