@@ -282,8 +282,9 @@ def duplicates_allowed(linked_two_way):
     return linked_two_way
 
 
-def test_a_duplicate_copy_is_reported_and_the_oldest_copy_linked(duplicates_allowed, sfemu_server):
-    linked = duplicates_allowed
+def synced_with_a_second_copy(linked, sfemu_server) -> tuple[str, str, str]:
+    """An Account synced to the secondary, then a second, newer copy of it made there by hand:
+    (origin, first copy, second copy)."""
     primary, secondary = linked.primary, linked.secondary
     origin = primary.org.create("Account", {"Name": "Twice"}, user_id=primary.user_id)
     sync_once(linked.connection)
@@ -292,6 +293,12 @@ def test_a_duplicate_copy_is_reported_and_the_oldest_copy_linked(duplicates_allo
     second = secondary.org.create(
         "Account", {"Name": "Twice again", EXTERNAL_ID_FIELD: origin}, user_id=secondary.user_id
     )
+    return origin, first, second
+
+
+def test_a_duplicate_copy_is_reported_and_the_oldest_copy_linked(duplicates_allowed, sfemu_server):
+    linked = duplicates_allowed
+    origin, first, second = synced_with_a_second_copy(linked, sfemu_server)
     RecordLink.objects.filter(primary_id=origin).update(secondary_id=second)  # linked to the newer one
 
     report = links_rebuild(connection=linked.connection)
@@ -407,13 +414,7 @@ def test_command_dry_run_writes_nothing(synced):
 def test_command_lists_orphans_and_duplicates_and_exits_1(duplicates_allowed, sfemu_server):
     linked = duplicates_allowed
     primary, secondary = linked.primary, linked.secondary
-    origin = primary.org.create("Account", {"Name": "Twice"}, user_id=primary.user_id)
-    sync_once(linked.connection)
-    first = copy_of(linked, origin)
-    sfemu_server.clock.advance(seconds=2)
-    second = secondary.org.create(
-        "Account", {"Name": "Twice again", EXTERNAL_ID_FIELD: origin}, user_id=secondary.user_id
-    )
+    origin, first, second = synced_with_a_second_copy(linked, sfemu_server)
     lost = [primary.org.create("Account", {"Name": f"Lost {n}"}, user_id=primary.user_id) for n in range(23)]
     orphans = [
         secondary.org.create("Account", {"Name": "Orphan", EXTERNAL_ID_FIELD: o}, user_id=secondary.user_id)
