@@ -13,7 +13,10 @@ when an admin runs it.
 """
 
 import logging
+from datetime import datetime
 
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -34,6 +37,10 @@ from synclog.models import ConnectionEvent
 logger = logging.getLogger(__name__)
 
 TASK = "metadiff.tasks.connection_metadata_sync"
+LOST = (
+    "The worker running it stopped before it finished; run it again (Run metadata sync now). It "
+    "compares the orgs again first and deploys only what still differs."
+)
 SYNCED_TYPES = ("CustomObject", "CustomField")
 Status = Connection.Status
 Trigger = ConnectionMetadataSync.Trigger
@@ -46,7 +53,12 @@ class MetadataDeployFailed(MetadiffError):
 def connection_metadata_sync_start(*, connection: Connection, trigger: str = Trigger.MANUAL) -> None:
     """Queue a metadata sync of the connection (runs inline when django-q2 is in sync mode)."""
     ConnectionMetadataSync.objects.update_or_create(
-        connection=connection, defaults={"status": ConnectionMetadataSync.Status.QUEUED, "trigger": trigger}
+        connection=connection,
+        defaults={
+            "status": ConnectionMetadataSync.Status.QUEUED,
+            "trigger": trigger,
+            "queued_at": timezone.now(),
+        },
     )
     async_task(TASK, connection.pk, str(trigger), task_name=f"metadata-sync-{connection.pk}")
 
@@ -73,13 +85,21 @@ def connection_metadata_sync_execute(
     *, connection_id: int, trigger: str, wait: Waiter | None = None
 ) -> ConnectionMetadataSync | None:
     """Deploy, compute the gaps, record the outcome; a successful run of a connection in Metadata
-    Sync in Progress moves it on. None when there was nothing to run (see `_should_run`)."""
+    Sync in Progress moves it on. None when there was nothing to run (see `_should_run`; a queued
+    sync of this trigger is then closed, not left queued) or when the sync is already running or
+    finished: safe to run twice (see `_claim`)."""
     connection = (
         Connection.objects.select_related("primary_org", "secondary_org").filter(pk=connection_id).first()
     )
-    if connection is None or not _should_run(connection, trigger):
+    if connection is None:
         return None
-    sync = _begin(connection, trigger)
+    if not _should_run(connection, trigger):
+        _not_run(connection, trigger)
+        return None
+    sync = _claim(connection, trigger)
+    if sync is None:
+        return None
+    _line(sync, f"Metadata sync ({sync.get_trigger_display().lower()}) of {connection}")
     error = ""
     try:
         _deploy_published_objects(connection, sync, wait)
@@ -106,15 +126,42 @@ def connection_metadata_sync_execute(
     return sync
 
 
-def _begin(connection: Connection, trigger: str) -> ConnectionMetadataSync:
-    sync, _ = ConnectionMetadataSync.objects.get_or_create(connection=connection)
-    sync.status, sync.trigger = ConnectionMetadataSync.Status.RUNNING, trigger
-    sync.started_at, sync.finished_at = timezone.now(), None
-    sync.error, sync.log, sync.deployed = "", "", []
-    sync.last_run = sync.last_deployment = None
-    sync.save()
-    _line(sync, f"Metadata sync ({sync.get_trigger_display().lower()}) of {connection}")
-    return sync
+def _claim(connection: Connection, trigger: str) -> ConnectionMetadataSync | None:
+    """Take up the queued sync in one statement, or start one nobody queued (the accept task:
+    `connections` queues it without a row). None when it is already running or finished: the
+    same task run twice (a redelivery, or a lost task queued again that was only slow)."""
+    running = {
+        "status": ConnectionMetadataSync.Status.RUNNING,
+        "trigger": trigger,
+        "started_at": timezone.now(),
+        "finished_at": None,
+        "error": "",
+        "log": "",
+        "deployed": [],
+        "last_run": None,
+        "last_deployment": None,
+    }
+    queued = ConnectionMetadataSync.objects.filter(
+        connection=connection, status=ConnectionMetadataSync.Status.QUEUED
+    )
+    if not queued.update(**running):
+        _, created = ConnectionMetadataSync.objects.get_or_create(connection=connection, defaults=running)
+        if not created:
+            return None
+    return ConnectionMetadataSync.objects.get(connection=connection)
+
+
+def _not_run(connection: Connection, trigger: str) -> None:
+    """A queued sync that has nothing to run ends Failed, saying why, instead of waiting for ever."""
+    ConnectionMetadataSync.objects.filter(
+        connection=connection, status=ConnectionMetadataSync.Status.QUEUED, trigger=trigger
+    ).update(
+        status=ConnectionMetadataSync.Status.FAILED,
+        error=f"Not run: the connection is {connection.get_status_display()}"
+        + ("" if connection.sync_metadata else " and does not sync metadata")
+        + ".",
+        finished_at=timezone.now(),
+    )
 
 
 def _line(sync: ConnectionMetadataSync, message: str) -> None:
@@ -223,3 +270,75 @@ def _difference(connection: Connection, sync: ConnectionMetadataSync) -> OrgDiff
             },
         )
     return sync.difference
+
+
+# --- lost work (services.lost_work_requeue) ---------------------------------------------------
+
+
+def connection_metadata_sync_requeue(*, sync_id: int, queued_before: datetime, now: datetime) -> bool:
+    """Queue a sync again whose task nobody took up since `queued_before`; False when someone
+    (another cluster's watchdog, the task itself) got there first."""
+    requeued = ConnectionMetadataSync.objects.filter(
+        pk=sync_id, status=ConnectionMetadataSync.Status.QUEUED, queued_at__lt=queued_before
+    ).update(queued_at=now)
+    sync = ConnectionMetadataSync.objects.filter(pk=sync_id).first() if requeued else None
+    if sync is None:
+        return False
+    logger.warning(
+        "metadata sync %s of connection %s was queued and no worker took it up: queued again",
+        sync.pk,
+        sync.connection_id,
+    )
+    async_task(TASK, sync.connection_id, str(sync.trigger), task_name=f"metadata-sync-{sync.connection_id}")
+    return True
+
+
+def connection_metadata_sync_queue_lost_accept(*, connection_id: int, now: datetime) -> bool:
+    """Queue the metadata sync of an accepted connection whose accept task was lost (it is in
+    Metadata Sync in Progress with no sync row); False when a row appeared meanwhile."""
+    _, created = ConnectionMetadataSync.objects.get_or_create(
+        connection_id=connection_id,
+        defaults={
+            "status": ConnectionMetadataSync.Status.QUEUED,
+            "trigger": Trigger.ACCEPT,
+            "queued_at": now,
+        },
+    )
+    if not created:
+        return False
+    logger.warning(
+        "connection %s was accepted and its metadata sync never started: queued again", connection_id
+    )
+    async_task(TASK, connection_id, str(Trigger.ACCEPT), task_name=f"metadata-sync-{connection_id}")
+    return True
+
+
+def connection_metadata_sync_fail_lost(*, sync_id: int, quiet_since: datetime, now: datetime) -> bool:
+    """Fail a sync that started before `quiet_since` and is still running: its worker is gone.
+
+    It ends Failed like a failed sync (error, connection history), and is not run again by itself:
+    one that outlived the task timeout would outlive it again. The connection stays where it was
+    (Metadata Sync in Progress after an accept) until an admin runs it again; that run compares
+    first, so what the lost run deployed is not deployed twice. A deployment it had under way is
+    failed on its own (see services.lost_work_requeue)."""
+    failed = ConnectionMetadataSync.objects.filter(
+        pk=sync_id, status=ConnectionMetadataSync.Status.RUNNING, started_at__lt=quiet_since
+    ).update(
+        status=ConnectionMetadataSync.Status.FAILED,
+        error=LOST,
+        finished_at=now,
+        log=Concat(F("log"), Value(f"{now:%Y-%m-%d %H:%M:%S} Failed: {LOST}\n"), output_field=TextField()),
+    )
+    sync = ConnectionMetadataSync.objects.select_related("connection").filter(pk=sync_id).first()
+    if not failed or sync is None:
+        return False
+    logger.warning(
+        "metadata sync %s of connection %s was running and its worker stopped: failed",
+        sync.pk,
+        sync.connection_id,
+    )
+    detail = f"Metadata sync ({sync.get_trigger_display().lower()}) failed: {LOST}"
+    ConnectionEvent.objects.create(
+        connection=sync.connection, kind=ConnectionEvent.Kind.METADATA_SYNC, detail=detail[:500]
+    )
+    return True

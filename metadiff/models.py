@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from connections.models import Connection, Org
 from metadiff.compare import STATE_LABELS, State
@@ -92,13 +93,20 @@ class DiffRun(models.Model):
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When its task was last queued (services.lost_work_requeue)."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its last progress or log line while running."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-pk")
         verbose_name = "org synchronization"
         verbose_name_plural = "org synchronization history"
+        indexes = [models.Index(fields=("status", "queued_at"), name="metadiff_run_waiting")]
 
     def __str__(self) -> str:
         return f"{self.difference.name} #{self.pk}"
@@ -180,12 +188,17 @@ class Deployment(models.Model):
     )
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When its task was last queued (services.lost_work_requeue)."
+    )
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took it up.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-pk")
         verbose_name = "deployment"
         verbose_name_plural = "deployment history"
+        indexes = [models.Index(fields=("status", "queued_at"), name="metadiff_deployment_waiting")]
 
     def __str__(self) -> str:
         kind = "Validation" if self.validate_only else "Deployment"
@@ -220,6 +233,9 @@ class ConnectionMetadataSync(models.Model):
     gaps = models.JSONField(default=list, blank=True)  # MetadataGap.as_dict() of the last run
     error = models.TextField(blank=True)
     log = models.TextField(blank=True)
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When its task was last queued (services.lost_work_requeue)."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

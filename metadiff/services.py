@@ -2,7 +2,9 @@
 
 Doors (admin, commands, django-q2 tasks) call these; the work itself is plain Python in
 metadiff.retrieve / compare / package. `*_start` services record the row and queue a task with
-its id; `*_execute` services do the work in the worker and always finalize the row.
+its id; `*_execute` services take up only a queued row (so a task run twice does nothing the
+second time), do the work in the worker and always finalize the row. `lost_work_requeue` finds
+the rows whose task was lost with the broker or its worker.
 """
 
 import datetime
@@ -11,22 +13,27 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from connections.client import SalesforceClient
 from connections.client_errors import SalesforceApiError
 from connections.metadata_api import DeployRequest, DeployResult, MetadataType, Waiter
-from connections.models import Org
+from connections.models import Connection, Org
 from metadiff.compare import Component, ComponentDiff, State, compare, counts
 from metadiff.errors import InvalidSelection, MetadiffError, RunNotReady
-from metadiff.models import ComponentDifference, Deployment, DiffRun, OrgDifference
+from metadiff.models import ComponentDifference, ConnectionMetadataSync, Deployment, DiffRun, OrgDifference
 from metadiff.package import build_deploy_zip
 from metadiff.retrieve import take_snapshot
 
 logger = logging.getLogger(__name__)
 SCHEDULED_FUNC = "metadiff.tasks.scheduled_get_differences"
+RUN_TASK = "metadiff.tasks.get_differences"
+DEPLOY_TASK = "metadiff.tasks.deploy"
 DEPLOY_STATUS = {
     "Succeeded": Deployment.Status.SUCCEEDED,
     "SucceededPartial": Deployment.Status.SUCCEEDED_PARTIAL,
@@ -78,7 +85,7 @@ def diff_run_start(
         member_differences=difference.member_differences,
         progress_message="Queued",
     )
-    task_id = async_task("metadiff.tasks.get_differences", run.pk, task_name=f"metadiff-run-{run.pk}")
+    task_id = async_task(RUN_TASK, run.pk, task_name=f"metadiff-run-{run.pk}")
     DiffRun.objects.filter(pk=run.pk).update(task_id=str(task_id or ""))
     run.refresh_from_db()
     return run
@@ -93,11 +100,15 @@ class _RunReporter:
     def line(self, message: str) -> None:
         logger.info("metadiff run %s: %s", self.run.pk, message)
         self.run.log += f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
-        DiffRun.objects.filter(pk=self.run.pk).update(log=self.run.log)
+        self.run.progress_at = timezone.now()
+        DiffRun.objects.filter(pk=self.run.pk).update(log=self.run.log, progress_at=self.run.progress_at)
 
     def progress(self, percent: int, message: str) -> None:
         self.run.progress, self.run.progress_message = percent, message[:200]
-        DiffRun.objects.filter(pk=self.run.pk).update(progress=percent, progress_message=message[:200])
+        self.run.progress_at = timezone.now()
+        DiffRun.objects.filter(pk=self.run.pk).update(
+            progress=percent, progress_message=message[:200], progress_at=self.run.progress_at
+        )
 
     def span(self, low: int, high: int, org_label: str):
         def report(done: int, total: int, message: str) -> None:
@@ -108,18 +119,20 @@ class _RunReporter:
 
 
 def diff_run_execute(*, run_id: int, wait: Waiter | None = None) -> DiffRun:
-    """Retrieve both orgs, compare, store the differences. Safe to run twice: a finished run is
-    left as it is, an interrupted one starts over."""
+    """Retrieve both orgs, compare, store the differences. Safe to run twice: only a queued run
+    is taken up, in one statement (two workers handed the same run take it once); a running or
+    finished run is left as it is. One whose worker stopped is failed by `lost_work_requeue`."""
+    now = timezone.now()
+    taken = DiffRun.objects.filter(pk=run_id, status=DiffRun.Status.QUEUED).update(
+        status=DiffRun.Status.RUNNING, started_at=now, progress_at=now, log="", error=""
+    )
     run = DiffRun.objects.select_related("difference__source_org", "difference__destination_org").get(
         pk=run_id
     )
-    if run.finished:
+    if not taken:
         return run
     difference = run.difference
     reporter = _RunReporter(run)
-    run.components.all().delete()
-    run.status, run.started_at, run.log, run.error = DiffRun.Status.RUNNING, timezone.now(), "", ""
-    run.save(update_fields=["status", "started_at", "log", "error"])
     reporter.line(
         f"Comparing {difference.source_org} (source) with {difference.destination_org} (destination)"
     )
@@ -158,6 +171,7 @@ def diff_run_record(
         exclude_managed=difference.exclude_managed,
         member_differences=difference.member_differences,
         started_at=timezone.now(),
+        progress_at=timezone.now(),
     )
     reporter = _RunReporter(run)
     for line in log:
@@ -263,7 +277,7 @@ def deployment_start(
         run_tests=tests if test_level == Deployment.TestLevel.RUN_SPECIFIED_TESTS else [],
         started_by=actor,
     )
-    task_id = async_task("metadiff.tasks.deploy", deployment.pk, task_name=f"metadiff-deploy-{deployment.pk}")
+    task_id = async_task(DEPLOY_TASK, deployment.pk, task_name=f"metadiff-deploy-{deployment.pk}")
     Deployment.objects.filter(pk=deployment.pk).update(task_id=str(task_id or ""))
     deployment.refresh_from_db()
     return deployment
@@ -275,8 +289,10 @@ def deployment_run(
     """Add/update components of a run in its destination now, in this process (no test run; a
     caller that is itself a task must not wait for another task)."""
     additions, _ = _checked(run, list(additions), [])
-    deployment = Deployment.objects.create(run=run, additions=additions)
-    return deployment_execute(deployment_id=deployment.pk, wait=wait)
+    deployment = Deployment.objects.create(
+        run=run, additions=additions, status=Deployment.Status.IN_PROGRESS, started_at=timezone.now()
+    )
+    return _deploy(deployment, wait)
 
 
 def _checked(
@@ -305,10 +321,20 @@ def _checked(
 
 
 def deployment_execute(*, deployment_id: int, wait: Waiter | None = None) -> Deployment:
-    """Build the deploy zip from the run's source files, deploy it, record the outcome."""
+    """Build the deploy zip from the run's source files, deploy it, record the outcome. Safe to
+    run twice: only a queued deployment is taken up, in one statement; one in progress or finished
+    is left as it is — never deployed twice. One whose worker stopped is failed by
+    `lost_work_requeue`."""
+    taken = Deployment.objects.filter(pk=deployment_id, status=Deployment.Status.QUEUED).update(
+        status=Deployment.Status.IN_PROGRESS, started_at=timezone.now()
+    )
     deployment = Deployment.objects.select_related("run__difference__destination_org").get(pk=deployment_id)
-    if deployment.status not in (Deployment.Status.QUEUED, Deployment.Status.IN_PROGRESS):
+    if not taken:
         return deployment
+    return _deploy(deployment, wait)
+
+
+def _deploy(deployment: Deployment, wait: Waiter | None) -> Deployment:
     run = deployment.run
     rows = {(c.type, c.full_name): c for c in run.components.all()}
     additions = [_as_component(rows[(t, n)], run.types) for t, n in deployment.additions]
@@ -316,12 +342,11 @@ def deployment_execute(*, deployment_id: int, wait: Waiter | None = None) -> Dep
         name: MetadataType(name=name, **{**t, "children": tuple(t["children"])})
         for name, t in run.types.items()
     }
-    deployment.status = Deployment.Status.IN_PROGRESS
     deployment.log = _stamp(
         f"{'Validating' if deployment.validate_only else 'Deploying'} {len(additions)} additions and "
         f"{len(deployment.deletions)} deletions to {run.difference.destination_org} ({deployment.test_level})"
     )
-    deployment.save(update_fields=["status", "log"])
+    deployment.save(update_fields=["log"])
     request = DeployRequest(
         check_only=deployment.validate_only,
         test_level=deployment.test_level,
@@ -421,3 +446,149 @@ def next_run_at(
     if candidate <= now:
         candidate += datetime.timedelta(days=7 if weekday is not None else 1)
     return candidate
+
+
+# --- Lost work -------------------------------------------------------------------------------
+
+REQUEUE_AFTER = datetime.timedelta(minutes=2)  # a healthy cluster has taken a task up long before
+RUN_LOST = "The worker running it stopped (no progress for longer than the task timeout); run it again."
+
+
+def lost_work_requeue(*, now: datetime.datetime | None = None) -> int:
+    """Recover metadiff work whose django-q2 task was lost: the database, not the broker, says
+    what is to be done. Returns how many rows it queued again or failed.
+
+    A task is lost with a flushed or restarted Redis, a SIGKILLed worker or a wedged cluster that
+    was restarted; its run, deployment or connection metadata sync would stay Queued or Running
+    for ever. It is for the watchdog of every worker cluster to call every few seconds: it is one
+    indexed query when nothing is lost, and each row changes by a compare-and-set UPDATE: two
+    clusters calling it at once act on a row once.
+
+    * Queued, and (last) queued more than `REQUEUE_AFTER` ago: queued again, and not again before
+      another `REQUEUE_AFTER`. Nothing of it ran, and every task takes up only a queued row, so
+      a task that was merely slow to start and its copy run it once. An accepted connection in
+      Metadata Sync in Progress that has no metadata sync yet lost its accept task: its sync is
+      queued (the accept task is queued by `connections`, which records no row).
+    * Running with no sign of life for longer than the task timeout (`Conf.TIMEOUT`): its worker
+      is gone, since django-q2 kills a task that runs longer. It is failed, not run again — a
+      task that outlived the timeout once would outlive it again, and run again for ever:
+      - a run (no progress or log line since): failed with `RUN_LOST`; running it again is one
+        click and only reads the orgs;
+      - a deployment (started before): the org may have applied it, so it is never deployed
+        again; its error tells the admin to check the org's deployment status first (a
+        validation changes nothing: it says to run it again);
+      - a connection metadata sync (started before): failed like a failed sync
+        (`connection_sync.connection_metadata_sync_fail_lost`); the connection stays where it was.
+    With no task timeout configured nothing running is judged lost.
+    """
+    from metadiff import connection_sync  # it builds on this module
+
+    now = now or timezone.now()
+    queued_before = now - REQUEUE_AFTER
+    quiet_since = now - datetime.timedelta(seconds=Conf.TIMEOUT) if Conf.TIMEOUT else None
+    acted = 0
+    for kind, pk, status in _lost_work(queued_before, quiet_since):
+        if kind == "accept":
+            acted += connection_sync.connection_metadata_sync_queue_lost_accept(connection_id=pk, now=now)
+        elif kind == "sync" and status == ConnectionMetadataSync.Status.QUEUED:
+            acted += connection_sync.connection_metadata_sync_requeue(
+                sync_id=pk, queued_before=queued_before, now=now
+            )
+        elif kind == "sync":
+            acted += connection_sync.connection_metadata_sync_fail_lost(
+                sync_id=pk, quiet_since=quiet_since, now=now
+            )
+        elif kind == "run" and status == DiffRun.Status.QUEUED:
+            acted += _requeue(DiffRun, pk, RUN_TASK, f"metadiff-run-{pk}", queued_before, now)
+        elif kind == "run":
+            acted += _diff_run_fail_lost(pk, quiet_since, now)
+        elif status == Deployment.Status.QUEUED:
+            acted += _requeue(Deployment, pk, DEPLOY_TASK, f"metadiff-deploy-{pk}", queued_before, now)
+        else:
+            acted += _deployment_fail_lost(pk, quiet_since, now)
+    return acted
+
+
+def _lost_work(
+    queued_before: datetime.datetime, quiet_since: datetime.datetime | None
+) -> list[tuple[str, int, str]]:
+    """(kind, id, status) of every row that looks lost, in one query (each part is on a status)."""
+
+    def lost(model, kind: str, running: str, alive_at: str):
+        condition = Q(status="queued", queued_at__lt=queued_before)
+        if quiet_since is not None:
+            condition |= Q(status=running, **{f"{alive_at}__lt": quiet_since})
+        return model.objects.filter(condition).order_by().annotate(kind=Value(kind))
+
+    parts = [
+        lost(DiffRun, "run", DiffRun.Status.RUNNING, "progress_at"),
+        lost(Deployment, "deployment", Deployment.Status.IN_PROGRESS, "started_at"),
+        lost(ConnectionMetadataSync, "sync", ConnectionMetadataSync.Status.RUNNING, "started_at"),
+        Connection.objects.filter(
+            status=Connection.Status.METADATA_SYNC, metadata_sync__isnull=True, accepted_at__lt=queued_before
+        )
+        .order_by()
+        .annotate(kind=Value("accept")),
+    ]
+    first, *others = [part.values_list("kind", "pk", "status") for part in parts]
+    return list(first.union(*others, all=True))
+
+
+def _requeue(model, pk: int, task: str, name: str, queued_before: datetime.datetime, now) -> bool:
+    """Queue a queued row's task again unless someone (another cluster, the task) got there first."""
+    if not model.objects.filter(pk=pk, status="queued", queued_at__lt=queued_before).update(queued_at=now):
+        return False
+    logger.warning(
+        "metadiff %s %s was queued over %s ago and no worker took it up: queued again",
+        model._meta.model_name,
+        pk,
+        REQUEUE_AFTER,
+    )
+    task_id = async_task(task, pk, task_name=name)
+    model.objects.filter(pk=pk).update(task_id=str(task_id or ""))
+    return True
+
+
+def _appended(line: str) -> Concat:
+    return Concat(F("log"), Value(_stamp(line)), output_field=TextField())
+
+
+def _diff_run_fail_lost(pk: int, quiet_since: datetime.datetime, now: datetime.datetime) -> bool:
+    failed = DiffRun.objects.filter(pk=pk, status=DiffRun.Status.RUNNING, progress_at__lt=quiet_since).update(
+        status=DiffRun.Status.FAILED,
+        error=RUN_LOST,
+        finished_at=now,
+        progress_message="Failed",
+        log=_appended(f"Failed: {RUN_LOST}"),
+    )
+    if failed:
+        logger.warning("metadiff run %s was running and its worker stopped: failed", pk)
+    return bool(failed)
+
+
+def _deployment_lost_error(deployment: Deployment) -> str:
+    """The error of a deployment whose worker stopped while it was in progress."""
+    org = deployment.run.difference.destination_org
+    if deployment.validate_only:
+        return (
+            "The worker running this validation stopped before it recorded the outcome. A validation "
+            "changes nothing: run it again."
+        )
+    return (
+        f"The worker running this deployment stopped before it recorded the outcome, so it is not known "
+        f"whether {org} applied it; it was not deployed again. Check the deployment status in {org} "
+        "(Setup → Deployment Status) before deploying again."
+    )
+
+
+def _deployment_fail_lost(pk: int, quiet_since: datetime.datetime, now: datetime.datetime) -> bool:
+    deployment = Deployment.objects.select_related("run__difference__destination_org").filter(pk=pk).first()
+    if deployment is None:
+        return False
+    error = _deployment_lost_error(deployment)
+    failed = Deployment.objects.filter(
+        pk=pk, status=Deployment.Status.IN_PROGRESS, started_at__lt=quiet_since
+    ).update(status=Deployment.Status.FAILED, error=error, finished_at=now, log=_appended(f"Failed: {error}"))
+    if failed:
+        logger.warning("metadiff deployment %s was in progress and its worker stopped: failed", pk)
+    return bool(failed)

@@ -7,12 +7,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
-from django_q.status import Stat
+
+from orgsync.clusters import cluster_states
+from synclog.liveness import stalls
 
 logger = logging.getLogger(__name__)
-
-# States of a cluster that is up (django-q2's Conf.STARTING … Conf.WORKING).
-_LIVE_CLUSTER_STATES = {"Starting", "Idle", "Working"}
 
 
 def check_database() -> dict:
@@ -36,20 +35,29 @@ def check_broker() -> dict:
 
 
 def check_workers() -> dict:
+    """Worker clusters as their heartbeats in the database tell it (`orgsync.clusters`): at
+    least one must be live, and none stalled. A lost cluster (killed outright) is listed; it
+    fails the check only when no other cluster is live."""
     try:
-        clusters = [s for s in Stat.get_all(get_broker()) if s.status in _LIVE_CLUSTER_STATES]
+        states = cluster_states()
     except Exception as exc:
         return {"ok": False, "clusters": 0, "workers": 0, "error": exc.__class__.__name__}
-    workers = sum(len(s.workers) for s in clusters)
-    return {"ok": workers > 0, "clusters": len(clusters), "workers": workers}
+    live = [s for s in states if s.state != "lost"]
+    stalled = [s.as_dict() for s in states if s.state == "stalled"]
+    return {
+        "ok": bool(live) and not stalled,
+        "clusters": len(live),
+        "workers": sum(s.workers for s in live),
+        "stalled_clusters": stalled,
+        "lost_clusters": [s.as_dict() for s in states if s.state == "lost"],
+    }
 
 
 def check_engine() -> dict:
-    """Stalled connections (`replication/engine/health.py`): no cycle finished for a long while
-    (a cluster that stopped picking up work: django-q2 issue #23), cycles failing in a row, or
-    records waiting with nothing written. Each with its reason and last error."""
-    from replication.engine.health import stalls
-
+    """Stalled connections (`synclog/liveness.py`): no cycle finished for a long while (a cluster
+    that stopped picking up work: django-q2 issue #23), cycles failing in a row, or records
+    waiting with nothing written. Each with its reason, last error, since when, and the error
+    catalogue's explanation and fix."""
     stalled = [stall.as_dict() for stall in stalls()]
     return {"ok": not stalled, "stalled_connections": stalled}
 

@@ -1,5 +1,7 @@
 """django-q2 doors into the engine. Tasks get ids, never instances; each is safe to run twice."""
 
+from django_q.conf import Conf
+
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker, sync_once
 from replication.engine.scheduler import run_for
@@ -7,13 +9,20 @@ from replication.engine.scheduler import run_for
 TICK_SECONDS = 50
 
 
-def engine_tick(seconds: float = TICK_SECONDS) -> int:
-    """Scheduled every minute: run due sync cycles for most of that minute (the lease keeps two
-    ticks — or two clusters — off the same connection). Returns the number of cycles run."""
+def tick_seconds() -> float:
+    """Most of a minute, and never more than half the task timeout (django-q2 kills a task that
+    outlives it)."""
+    return min(TICK_SECONDS, Conf.TIMEOUT / 2)
+
+
+def engine_tick(seconds: float | None = None) -> int:
+    """Queued by every worker cluster's watchdog whenever it runs none (`orgsync.work`): run
+    due sync cycles for `tick_seconds()` (the lease keeps two ticks — or two clusters — off the
+    same connection), and resume bulk syncs nobody runs. Returns the number of cycles run."""
     from replication.services.bulk_sync import bulk_syncs_resume_stalled
 
     bulk_syncs_resume_stalled()
-    return run_for(seconds, EngineContext(worker=default_worker()))
+    return run_for(seconds if seconds is not None else tick_seconds(), EngineContext(worker=default_worker()))
 
 
 def run_bulk_sync(bulk_sync_id: int) -> dict:

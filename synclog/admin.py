@@ -20,6 +20,7 @@ from synclog import services
 from synclog.catalog import explain
 from synclog.charts import throughput_svg
 from synclog.export import direction_orgs, record_url, sync_log_csv
+from synclog.liveness import stalls
 from synclog.models import Dashboard, SyncLog, SyncRun
 from synclog.selectors import connection_stats, org_usage, overall_success
 
@@ -327,8 +328,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 @admin.register(Dashboard)
 class DashboardAdmin(ReadOnlyAdmin):
-    """/admin/synclog/dashboard/: per connection status, queue, lag, 24 h chart, success rate;
-    per org API usage. Reloads itself every 30 seconds (a meta refresh: no script)."""
+    """/admin/synclog/dashboard/: stalled connections first (reason, last error, the catalogue's
+    explanation); per connection status, queue, lag, 24 h chart, success rate; per org API
+    usage. Reloads itself every 30 seconds (a meta refresh: no script)."""
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("synclog.view_syncrun")
@@ -352,6 +354,7 @@ class DashboardAdmin(ReadOnlyAdmin):
             "opts": self.opts,
             "title": "Sync dashboard",
             "now": now,
+            "stalls": stalls(now=now),
             "rows": rows,
             "overall": overall_success(stats),
             "orgs": org_usage(),

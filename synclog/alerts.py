@@ -1,6 +1,6 @@
-"""Alert emails: too many failures, an automatic suspension, and — while a connection stays
-suspended — its queue size twice a day. Each alert is remembered (AlertSent) so one window,
-one suspension, one half-day never mails twice.
+"""Alert emails: too many failures, an automatic suspension, a stalled connection, and — while a
+connection stays suspended — its queue size twice a day. Each alert is remembered (AlertSent) so
+one window, one suspension, one stall, one half-day never mails twice.
 
 Recipients: the Org Sync Administrators with an email address, ORGSYNC_ALERT_EMAILS, and for the
 queue report the console user who suspended the connection. (The connection's owner is a
@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import timezone
 
 from connections.models import Connection
 from orgsync.roles import ADMINISTRATORS
 from synclog.conf import app_settings
+from synclog.liveness import Stall, stalls
 from synclog.models import AlertSent, ConnectionEvent
 from synclog.selectors import failures_since
 
@@ -99,6 +101,51 @@ def _suspension_alerts(now: datetime) -> list[Alert]:
     ]
 
 
+def _stall_alerts(now: datetime) -> list[Alert]:
+    """One alert per stall episode: a stall whose trouble began (`Stall.since`) after the
+    connection's last stalled-connection alert is a new one; while it lasts, no other. (Without
+    a known start, at most one a day.)"""
+    found = stalls(now=now)
+    connections = Connection.objects.in_bulk([s.connection_id for s in found])
+    alerts = []
+    for stall in found:
+        connection = connections.get(stall.connection_id)
+        if connection is None:
+            continue
+        if _sent_since(connection, Kind.STALLED_CONNECTION, stall.since or now - timedelta(days=1)):
+            continue
+        alerts.append(
+            Alert(
+                connection,
+                Kind.STALLED_CONNECTION,
+                str(stall.kind or ""),
+                f"[orgsync] {connection} is stalled: {stall.reason}",
+                _stall_body(connection, stall),
+            )
+        )
+    return alerts
+
+
+def _stall_body(connection: Connection, stall: Stall) -> str:
+    """Reason, last error (a summary: exception, file:line, message; never record values),
+    the catalogue's explanation and fix, and where to look."""
+    explanation = stall.explanation
+    since = f" (since {stall.since:%Y-%m-%d %H:%M} UTC)" if stall.since else ""
+    log = reverse("admin:synclog_synclog_changelist")
+    return (
+        f"Connection “{connection}” is stalled: {stall.reason}{since}.\n\n"
+        f"Last error: {stall.last_error or 'none recorded'}\n\n"
+        f"{explanation.code or 'Explanation'}: {explanation.title}.\n{explanation.meaning}\n\n"
+        f"What to do: {explanation.fix}\n\n"
+        f"Where to look: the dashboard ({reverse('admin:synclog_dashboard_changelist')}) shows the "
+        f"stall; the sync log ({log}?connection__id__exact={connection.pk}) has the connection's "
+        f"failed entries (a failing cycle is the entry with code CYCLE_FAILED); /healthz lists "
+        "every stalled connection.\n\n"
+        "This alert goes out once per stall; another one only if the connection stalls again "
+        "after it moved."
+    )
+
+
 def _queue_reports(now: datetime) -> list[Alert]:
     period = timedelta(hours=app_settings.ALERT_QUEUE_REPORT_HOURS)
     alerts = []
@@ -134,7 +181,7 @@ def _queue_reports(now: datetime) -> list[Alert]:
 
 def alerts_due(*, now: datetime | None = None) -> list[Alert]:
     now = now or timezone.now()
-    return [*_failure_alerts(now), *_suspension_alerts(now), *_queue_reports(now)]
+    return [*_failure_alerts(now), *_suspension_alerts(now), *_stall_alerts(now), *_queue_reports(now)]
 
 
 def alerts_send_due(*, now: datetime | None = None) -> list[Alert]:

@@ -158,11 +158,35 @@ _ENTRIES = (
         "The connection's sync cycle failed",
         "A whole sync cycle of the connection ended in an exception: the message names it and "
         "where it was raised. One entry stands for the connection's failing cycles; after three "
-        "in a row /healthz and the dashboard report the connection as stalled. It turns Resolved "
-        "when a cycle finishes again.",
+        "in a row the connection is stalled: /healthz, the dashboard and /metrics say so and an "
+        "alert goes out. It turns Resolved when a cycle finishes again.",
         "Read the message: an org that cannot be reached or a database outage usually passes by "
         "itself; otherwise report it with the worker log's traceback.",
         retried_automatically=True,
+    ),
+    # why a connection is stalled (synclog/liveness.py), besides CYCLE_FAILED
+    Explanation(
+        "NO_SYNC_CYCLE",
+        "No sync cycle of the connection ran lately",
+        "No cycle of the connection finished for 18 poll intervals (at least three minutes). "
+        "Cycles run from the django-q2 schedule “orgsync engine” every minute: no worker cluster is "
+        "taking that task (clusters stopped, the broker unreachable, a cluster that stopped picking "
+        "up work), or one cycle hangs. Nothing syncs meanwhile; changes wait in the orgs.",
+        "Look at /healthz's workers and broker parts and at the worker log; start or restart the "
+        "worker clusters (manage.py qcluster) and check that the schedule “orgsync engine” exists "
+        "in Django Q's scheduled tasks. The connection catches up by itself once cycles run.",
+        retried_automatically=True,
+    ),
+    Explanation(
+        "QUEUE_STUCK",
+        "Records wait in the queue and nothing is written",
+        "Records have been ready in the connection's record queue for more than three poll "
+        "intervals and no apply run wrote anything since they were queued: a cycle hangs on a "
+        "slow org while holding the connection's lease, apply stops before it writes, or every "
+        "record it sends fails.",
+        "Open the connection's runs (the latest apply runs, their outcome and error) and its "
+        "Failed sync log entries, and the worker log for a cycle that hangs. A hung worker's "
+        "lease lapses within 30 seconds once it is stopped: restart it.",
     ),
     Explanation(
         "ORGSYNC_ERROR",

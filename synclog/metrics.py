@@ -6,12 +6,14 @@ Behind a bearer token from ORGSYNC_METRICS_TOKEN; unset, the endpoint does not e
 """
 
 import hmac
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from connections.models import Connection
 from synclog.conf import app_settings
+from synclog.liveness import Stall, failed_cycles, stalls
 from synclog.selectors import ConnectionStats, OrgUsage, connection_stats, org_usage
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -34,9 +36,21 @@ def family(name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> I
         yield f"{name}{{{rendered}}} {_number(value)}" if rendered else f"{name} {_number(value)}"
 
 
-def exposition(stats: list[ConnectionStats], orgs: list[OrgUsage]) -> str:
+def exposition(
+    stats: list[ConnectionStats],
+    orgs: list[OrgUsage],
+    stalled: Sequence[Stall] = (),
+    failed: Mapping[int, int] | None = None,
+) -> str:
+    """The text of /metrics. `stalled`: the stalled connections; `failed`: failed cycles in a
+    row per connection id (synclog.liveness's `stalls` and `failed_cycles`)."""
+    failed = failed or {}
+
     def conn(s: ConnectionStats) -> dict[str, str]:
         return {"connection": s.connection.name}
+
+    active = [s for s in stats if s.connection.status == Connection.Status.ACTIVE]
+    stalled_names = {stall.connection for stall in stalled}
 
     lines = [
         *family(
@@ -44,6 +58,24 @@ def exposition(stats: list[ConnectionStats], orgs: list[OrgUsage]) -> str:
             "gauge",
             "1 for the connection's current status.",
             ((conn(s) | {"status": s.connection.status}, 1) for s in stats),
+        ),
+        *family(
+            "orgsync_connection_stalled",
+            "gauge",
+            "1 when the active connection is stalled (reason in orgsync_connection_stall_info), else 0.",
+            ((conn(s), 1 if s.connection.name in stalled_names else 0) for s in active),
+        ),
+        *family(
+            "orgsync_connection_stall_info",
+            "gauge",
+            "1 per stalled connection, with why: no_cycle, failing_cycles or records_waiting.",
+            (({"connection": stall.connection, "reason": str(stall.kind or "")}, 1) for stall in stalled),
+        ),
+        *family(
+            "orgsync_connection_failed_cycles",
+            "gauge",
+            "Sync cycles in a row that ended in an exception (0 after one that finished).",
+            ((conn(s), failed.get(s.connection.pk, 0)) for s in stats),
         ),
         *family(
             "orgsync_queue_items",
@@ -121,4 +153,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("A bearer token is required.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="orgsync metrics"'
         return response
-    return HttpResponse(exposition(connection_stats(), org_usage()), content_type=CONTENT_TYPE)
+    text = exposition(connection_stats(), org_usage(), stalls(), failed_cycles())
+    return HttpResponse(text, content_type=CONTENT_TYPE)

@@ -146,6 +146,7 @@ class AlertSent(models.Model):
         FAILURES = "failures", "Failures over the threshold"
         SUSPENDED = "suspended", "Connection suspended automatically"
         QUEUE_WHILE_SUSPENDED = "queue_suspended", "Queue size while suspended"
+        STALLED_CONNECTION = "stalled", "Connection stalled"
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind)

@@ -3,8 +3,10 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from connections.models import Connection, Org
+from orgsync.models import WorkerCluster
 
 PASSWORD = "correct horse battery staple"
 
@@ -60,3 +62,17 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     primary_org = factory.SubFactory(OrgFactory)
     secondary_org = factory.SubFactory(OrgFactory)
     owner_username = factory.LazyAttribute(lambda c: c.primary_org.username)
+
+
+class WorkerClusterFactory(factory.django.DjangoModelFactory):
+    """A worker cluster's heartbeat row: live, idle, just started."""
+
+    class Meta:
+        model = WorkerCluster
+
+    host = "worker-host"
+    pid = factory.Sequence(lambda n: 1000 + n)
+    workers = 2
+    started_at = factory.LazyFunction(timezone.now)
+    heartbeat_at = factory.LazyFunction(timezone.now)
+    cluster_started_at = factory.LazyFunction(timezone.now)

@@ -13,6 +13,10 @@ items back (nobody else could have claimed them: the lease is exclusive).
 
 A request while the lease is held is not run beside the holder: it is coalesced into the next
 cycle (`request_cycle`), which the scheduler starts as soon as the holder lets go.
+
+A worker process asked to stop (`request_stop`, from `runworkers` on SIGTERM) lets go the same
+way: its next renewal raises `ProcessStopping`, before the next write, and the lease and its
+claims are released on the way out.
 """
 
 import logging
@@ -39,6 +43,24 @@ class LeaseLost(Exception):
     """Another writer holds the connection now: stop before the next write."""
 
 
+class ProcessStopping(LeaseLost):
+    """This process is stopping: the writer lets go before its next write, as if it had lost
+    the lease (but it still holds it, so it releases it and its claims at once)."""
+
+
+_stopping = False
+
+
+def request_stop() -> None:
+    """Ask every writer in this process to stop at its next renewal (a signal handler calls it)."""
+    global _stopping
+    _stopping = True
+
+
+def stop_requested() -> bool:
+    return _stopping
+
+
 def lease_duration() -> timedelta:
     return timedelta(seconds=settings.ORGSYNC_LEASE_SECONDS)
 
@@ -58,7 +80,9 @@ class ConnectionLease:
 
     def renew(self) -> None:
         """Fencing check and heartbeat in one statement: extend the lease if it is still ours,
-        else raise LeaseLost."""
+        else raise LeaseLost. Raises ProcessStopping instead when this process is stopping."""
+        if _stopping:
+            raise ProcessStopping(f"connection {self.connection_id}: the worker is stopping")
         if not self._mine().update(lease_until=timezone.now() + self.duration):
             raise LeaseLost(f"connection {self.connection_id}: lease {self.token} was taken over")
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from connections.models import Connection
 from replication.engine.context import EngineContext
 from replication.engine.cycle import SCHEDULED, CycleReport, sync_once
+from replication.engine.lease import stop_requested
 from replication.models import EngineSchedule
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ def run_due(ctx: EngineContext) -> int:
     ensure_schedules()
     ran = 0
     for schedule in due_schedules():
+        if stop_requested():
+            break
         started = timezone.now()
         report, error = None, ""
         try:
@@ -78,10 +81,11 @@ def run_due(ctx: EngineContext) -> int:
 
 
 def run_for(seconds: float, ctx: EngineContext, *, pause: float = 1.0) -> int:
-    """Keep running due cycles for about `seconds` (the periodic task's body)."""
+    """Keep running due cycles for about `seconds` (the periodic task's body), or until the
+    worker is asked to stop."""
     deadline = time.monotonic() + seconds
     ran = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop_requested():
         ran += run_due(ctx)
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     return ran

@@ -43,7 +43,7 @@ def qcluster(transactional_db, tmp_path) -> Iterator[subprocess.Popen]:
     """Start `manage.py qcluster`; stop it (SIGTERM, then SIGKILL) after the test."""
     log = (tmp_path / "qcluster.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
+        [sys.executable, "manage.py", "runworkers"],
         cwd=PROJECT_DIR,
         env=child_environment(),
         stdout=log,

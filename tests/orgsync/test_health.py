@@ -12,7 +12,13 @@ def test_healthz_is_503_without_workers(client):
     assert body["status"] == "unavailable"
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is True
-    assert body["workers"] == {"ok": False, "clusters": 0, "workers": 0}
+    assert body["workers"] == {
+        "ok": False,
+        "clusters": 0,
+        "workers": 0,
+        "stalled_clusters": [],
+        "lost_clusters": [],
+    }
 
 
 @pytest.mark.django_db

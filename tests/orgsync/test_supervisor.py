@@ -76,3 +76,50 @@ def running(pid: int) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def test_a_restartable_program_is_started_again_when_it_dies(tmp_path):
+    """The worker cluster is restarted when it dies; the others keep running."""
+    starts = tmp_path / "starts"
+    dies = Program(
+        "worker",
+        [sys.executable, "-c", f"open({str(starts)!r}, 'a').write('x'); import time; time.sleep(0.5)"],
+        restart=True,
+    )
+    supervisor = Supervisor()
+    threading.Timer(3.0, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+    supervisor.start(SLEEPER, dies)
+    try:
+        assert supervisor.wait() == 0, "a restartable program's exit does not stop the others"
+    finally:
+        supervisor.stop()
+    assert len(starts.read_text()) >= 3
+
+
+def test_a_program_dying_over_and_over_is_given_up(tmp_path):
+    crashing = Program("worker", [sys.executable, "-c", "import sys; sys.exit(4)"], restart=True)
+    supervisor = Supervisor()
+    supervisor.start(SLEEPER, crashing)
+    try:
+        assert supervisor.wait() == 4
+    finally:
+        supervisor.stop()
+
+
+def test_programs_that_ignore_sigterm_are_all_killed_within_10_seconds():
+    """Two stubborn programs: stopped together, not one grace period after the other."""
+    stubborn = Program(
+        "stubborn",
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+        ],
+    )
+    supervisor = Supervisor()
+    supervisor.start(stubborn, Program("stubborn-2", stubborn.argv))
+    time.sleep(0.5)
+    started = time.monotonic()
+    supervisor.stop()
+    assert time.monotonic() - started < 10
+    assert all(child.poll() is not None for child in supervisor.children.values())

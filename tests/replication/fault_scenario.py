@@ -156,15 +156,15 @@ def _stat(pid: int) -> tuple[int, int] | None:
 
 
 class Cluster:
-    """One `manage.py qcluster` in its own session (so killpg takes all its processes)."""
+    """One `manage.py runworkers` in its own session (so killpg takes all its processes)."""
 
-    def __init__(self, name: str, workdir: Path, workers: int):
+    def __init__(self, name: str, workdir: Path, workers: int, env: dict[str, str] | None = None):
         self.name = name
         self.log_path = workdir / f"qcluster-{name}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, "manage.py", "runworkers"],
             cwd=PROJECT_DIR,
-            env={**child_environment(), "ORGSYNC_Q_WORKERS": str(workers)},
+            env={**child_environment(), "ORGSYNC_Q_WORKERS": str(workers), **(env or {})},
             stdout=self.log_path.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

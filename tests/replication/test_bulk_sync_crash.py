@@ -29,7 +29,7 @@ def start_cluster(log_path) -> subprocess.Popen:
         "ORGSYNC_BULK_SYNC_PAGE_RECORDS": str(PAGE),
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
+        [sys.executable, "manage.py", "runworkers"],
         cwd=PROJECT_DIR,
         env=env,
         stdout=log_path.open("a"),

@@ -21,7 +21,7 @@ RECORDS = 5000
 
 def start_cluster(log_path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
+        [sys.executable, "manage.py", "runworkers"],
         cwd=PROJECT_DIR,
         # A killed cluster's lease (and so its claims) lapses after 5 s instead of 30.
         env={**child_environment(), "ORGSYNC_LEASE_SECONDS": "5"},

@@ -46,7 +46,7 @@ pytestmark = [
 def start_cluster(log_path: Path) -> subprocess.Popen:
     """A qcluster with two workers on the test database and this run's Redis queue."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
+        [sys.executable, "manage.py", "runworkers"],
         cwd=PROJECT_DIR,
         env={**child_environment(), "ORGSYNC_Q_WORKERS": "2", "ORGSYNC_LEASE_SECONDS": "5"},
         stdout=log_path.open("w"),

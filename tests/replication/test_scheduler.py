@@ -9,8 +9,8 @@ from django.utils import timezone
 from replication import services
 from replication.engine import lease, scheduler
 from replication.engine.context import EngineContext
-from replication.engine.health import stalled_connections
 from replication.models import Direction, EngineSchedule, RecordLink, RecordQueueItem
+from synclog.liveness import stalled_connections
 from synclog.models import SyncLog
 
 

@@ -1,5 +1,7 @@
-"""Serve the console (`make run`): org emulator with demo orgs, web server, one worker cluster."""
+"""Serve the console (`make run`): org emulator with demo orgs, web server, one worker cluster
+(`runworkers`, restarted if it dies)."""
 
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -38,7 +40,8 @@ class Command(BaseCommand):
                     "--access-logfile",
                     "-",
                 ),
-                python_program("worker", "manage.py", "qcluster"),
+                # Restarted if it dies; it restarts its own cluster when that stalls.
+                Program("worker", [sys.executable, "manage.py", "runworkers"], restart=True),
             )
             self.stdout.write(
                 self.style.SUCCESS(f"orgsync console on http://{bind}/ (Ctrl-C stops everything)")
