@@ -12,14 +12,18 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from connections.admin import MANAGE
 from connections.models import Connection
 from replication.bulksync.progress import object_progress
 from replication.bulksync.scope import BulkSyncError, default_cutoff
+from replication.engine.cycle import CAPTURING
 from replication.errors import ReplicationError
 from replication.models import BulkSync, Direction, PublishedObject
 from replication.services.bulk_sync import bulk_sync_cancel, bulk_sync_start
+from replication.services.sync_now import connection_sync_now
 
 TEMPLATES = "admin/replication/bulksync"
 POLL_SECONDS = 2
@@ -170,12 +174,30 @@ class BulkSyncAdmin(admin.ModelAdmin):
             path("start/<int:connection_pk>/", view(self.start_view), name="replication_bulksync_start"),
             path("<int:pk>/status.json", view(self.status_view), name="replication_bulksync_status"),
             path("<int:pk>/cancel/", view(self.cancel_view), name="replication_bulksync_cancel"),
+            path("sync-now/<int:connection_pk>/", view(self.sync_now_view), name="replication_sync_now"),
             *super().get_urls(),
         ]
 
     def _require_manage(self, request: HttpRequest) -> None:
         if not request.user.has_perm(MANAGE):
             raise PermissionDenied("Bulk sync needs the “Manage Connections” permission.")
+
+    @method_decorator(require_POST)
+    def sync_now_view(self, request: HttpRequest, connection_pk: int) -> HttpResponse:
+        """The connection page's Sync Now: the next cycle starts within seconds."""
+        self._require_manage(request)
+        connection = get_object_or_404(Connection, pk=connection_pk)
+        try:
+            connection_sync_now(connection=connection)
+        except ReplicationError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Sync now: the next cycle of “{connection}” starts within seconds (after the running "
+                "one, if one runs). Its result is in the sync log and the runs.",
+            )
+        return HttpResponseRedirect(reverse("admin:connections_connection_change", args=[connection.pk]))
 
     def start_view(self, request: HttpRequest, connection_pk: int) -> HttpResponse:
         self._require_manage(request)
@@ -276,6 +298,8 @@ def connection_button(connection: Connection) -> dict:
     elif connection.status != Connection.Status.ACTIVE:
         reason = f"The connection is {connection.get_status_display()}: bulk sync needs an Active connection."
     return {
+        "sync_now_url": reverse("admin:replication_sync_now", args=[connection.pk]),
+        "sync_now_enabled": connection.status in CAPTURING,
         "url": reverse("admin:replication_bulksync_start", args=[connection.pk]),
         "disabled_reason": reason,
         "unfinished": unfinished,

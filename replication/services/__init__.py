@@ -22,9 +22,11 @@ from replication.services.subscription import (
     subscription_set_mapping,
     subscription_subscribe,
 )
+from replication.services.sync_now import connection_sync_now
 
 __all__ = [
     "Preflight",
+    "connection_sync_now",
     "ensure_external_id_field",
     "field_set_published",
     "publication_check_filter",
