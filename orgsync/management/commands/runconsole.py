@@ -39,6 +39,8 @@ class Command(BaseCommand):
                     str(web_workers),
                     "--access-logfile",
                     "-",
+                    "--graceful-timeout",
+                    "8",
                 ),
                 # Restarted if it dies; it restarts its own cluster when that stalls.
                 Program("worker", [sys.executable, "manage.py", "runworkers"], restart=True),
