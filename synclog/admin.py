@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from orgsync.clusters import cluster_states
 from synclog import services
 from synclog.catalog import explain
 from synclog.charts import throughput_svg
@@ -326,11 +327,25 @@ class SyncRunAdmin(ReadOnlyAdmin):
         )
 
 
+def _worker_clusters(now) -> dict:
+    """The dashboard's Worker clusters panel: stalled and lost clusters (`orgsync.clusters`),
+    how many are live, and whether any runs at all (a stalled one runs, as /healthz counts)."""
+    states = cluster_states(now=now)
+    live = [s for s in states if s.state == "live"]
+    return {
+        "troubled_clusters": [s for s in states if s.state != "live"],
+        "live_clusters": len(live),
+        "live_workers": sum(s.workers for s in live),
+        "clusters_running": any(s.state != "lost" for s in states),
+    }
+
+
 @admin.register(Dashboard)
 class DashboardAdmin(ReadOnlyAdmin):
     """/admin/synclog/dashboard/: stalled connections first (reason, last error, the catalogue's
-    explanation); per connection status, queue, lag, 24 h chart, success rate; per org API
-    usage. Reloads itself every 30 seconds (a meta refresh: no script)."""
+    explanation), then worker clusters (stalled or lost ones, or none running, in red); per
+    connection status, queue, lag, 24 h chart, success rate; per org API usage. Reloads itself
+    every 30 seconds (a meta refresh: no script)."""
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("synclog.view_syncrun")
@@ -355,6 +370,7 @@ class DashboardAdmin(ReadOnlyAdmin):
             "title": "Sync dashboard",
             "now": now,
             "stalls": stalls(now=now),
+            **_worker_clusters(now),
             "rows": rows,
             "overall": overall_success(stats),
             "orgs": org_usage(),

@@ -1,6 +1,7 @@
-"""Alert emails: too many failures, an automatic suspension, a stalled connection, and — while a
-connection stays suspended — its queue size twice a day. Each alert is remembered (AlertSent) so
-one window, one suspension, one stall, one half-day never mails twice.
+"""Alert emails: too many failures, an automatic suspension, a stalled connection, a stalled,
+restarted or lost worker cluster, and — while a connection stays suspended — its queue size twice
+a day. Each alert is remembered (AlertSent) so one window, one suspension, one stall, one restart,
+one half-day never mails twice.
 
 Recipients: the Org Sync Administrators with an email address, ORGSYNC_ALERT_EMAILS, and for the
 queue report the console user who suspended the connection. (The connection's owner is a
@@ -9,7 +10,7 @@ Salesforce user, not a console user: orgsync has no address for them.)
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections.models import Connection
+from orgsync import clusters
+from orgsync.models import WorkerCluster
 from orgsync.roles import ADMINISTRATORS
 from synclog.conf import app_settings
 from synclog.liveness import Stall, stalls
@@ -26,11 +29,12 @@ from synclog.selectors import failures_since
 
 logger = logging.getLogger(__name__)
 Kind = AlertSent.Kind
+RECENT = timedelta(days=1)  # older cluster restarts are history, not news (and rows go after a day)
 
 
 @dataclass(frozen=True)
 class Alert:
-    connection: Connection
+    connection: Connection | None  # None: about a worker cluster (its row's pk starts `key`)
     kind: str
     key: str
     subject: str
@@ -179,9 +183,148 @@ def _queue_reports(now: datetime) -> list[Alert]:
     return alerts
 
 
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _cluster_alerts(now: datetime) -> list[Alert]:
+    """Worker clusters (`orgsync.clusters`): one alert per stall episode, per restart after a
+    stall or a dead sentinel, and per lost episode.
+
+    The watchdog restarts a stalled cluster one heartbeat (5 s) after it marked it stalled, so
+    this check (every 5 minutes) mostly finds the stall already healed: the restart, remembered
+    on the row (`restarts`, `last_restart_reason`), is what tells of it. A stall this check did
+    see mails at once (key "pk@quiet since"); the restart that ends it then does not mail again.
+    """
+    due = [
+        alert
+        for row in WorkerCluster.objects.filter(heartbeat_at__gte=now - RECENT)
+        for alert in (_stalled_alert(row, now), _restart_alert(row, now), _lost_alert(row, now))
+        if alert is not None
+    ]
+    sent = set(
+        AlertSent.objects.filter(
+            connection=None,
+            kind__in={alert.kind for alert in due},
+            key__in={alert.key for alert in due},
+        ).values_list("kind", "key")
+    )
+    return [alert for alert in due if (alert.kind, alert.key) not in sent]
+
+
+def _where_to_look() -> str:
+    return (
+        f"Where to look: /healthz (its `workers` part), the dashboard "
+        f"({reverse('admin:synclog_dashboard_changelist')}, the Worker clusters panel) and the "
+        "worker log of the cluster's host. docs/monitoring.md (Health states → Worker clusters) "
+        "explains each state."
+    )
+
+
+def _stalled_alert(row: WorkerCluster, now: datetime) -> Alert | None:
+    if not clusters.is_stalled(row, now):
+        return None
+    quiet = clusters.quiet_since(row)
+    reason = f"{row.queued} task(s) waiting and none started or finished since {_when(quiet)}"
+    return Alert(
+        None,
+        Kind.STALLED_CLUSTER,
+        f"{row.pk}@{quiet:%Y%m%dT%H%M%S}",
+        f"[orgsync] Worker cluster {row} is stalled",
+        f"Worker cluster {row} is stalled: {reason}.\n\n"
+        "State: stalled. The cluster is up (its heartbeat is fresh) but its workers pick nothing "
+        "up; a worker killed while it held the task queue's lock wedges the others (django-q2 "
+        "issue #23).\n\n"
+        "What orgsync does: the cluster's watchdog (`manage.py runworkers`) restarts the cluster's "
+        "processes by itself one heartbeat (5 s) after it marked it stalled; no second alert is "
+        f"sent for that restart. Restarts of this cluster so far: {row.restarts}. If it stalls "
+        "again and again, look in the worker log for a task that hangs. If it stays stalled, "
+        "restart `manage.py runworkers` through its supervisor (docs/production.md).\n\n"
+        f"{_where_to_look()}\n\nThis alert goes out once per stall.",
+    )
+
+
+def _restart_alert(row: WorkerCluster, now: datetime) -> Alert | None:
+    reason = row.last_restart_reason
+    stalled = reason.startswith("stalled")
+    restarted_at = row.cluster_started_at
+    if not row.restarts or not (stalled or reason.startswith("its sentinel")) or now - restarted_at > RECENT:
+        return None
+    if stalled and _stall_mailed_before(row, restarted_at):
+        return None  # this check saw the stall and mailed it: the restart is part of that episode
+    kind = Kind.STALLED_CLUSTER if stalled else Kind.RESTARTED_CLUSTER
+    what = "stalled and was restarted" if stalled else "was restarted: its sentinel process died"
+    return Alert(
+        None,
+        kind,
+        f"{row.pk}:{row.restarts}",
+        f"[orgsync] Worker cluster {row} {what}",
+        f"Worker cluster {row} {what}; restarted at {_when(restarted_at)} "
+        f"(restart {row.restarts} of this `runworkers` process). Reason: {reason}.\n\n"
+        f"State: {'stalled, then restarted' if stalled else 'restarted'}; now "
+        f"{_state_now(row, now)}.\n\n"
+        "What orgsync does: the cluster's watchdog (`manage.py runworkers`) restarted the "
+        "cluster's processes by itself; tasks the old processes held are gone and the engine "
+        "derives its work again from the database, so nothing is lost. Nothing to do unless it "
+        "happens again and again: then look in the worker log for a task that hangs or a worker "
+        "that is killed (out of memory?).\n\n"
+        f"{_where_to_look()}\n\nThis alert goes out once per restart.",
+    )
+
+
+def _stall_mailed_before(row: WorkerCluster, restarted_at: datetime) -> bool:
+    """Was the stall that ended in this restart mailed while it lasted? That mail went out after
+    the stall began, less than `stall_after` before the restart (the watchdog restarts within a
+    heartbeat or two); the previous episode's went out before this episode's quiet time began,
+    at least `stall_after` before the restart."""
+    window = clusters.stall_after(row)
+    return AlertSent.objects.filter(
+        kind=Kind.STALLED_CLUSTER,
+        connection=None,
+        key__startswith=f"{row.pk}@",
+        sent_at__gt=restarted_at - window,
+        sent_at__lt=restarted_at + window,
+    ).exists()
+
+
+def _state_now(row: WorkerCluster, now: datetime) -> str:
+    if row.stopped_at is not None:
+        return "stopped"
+    if clusters.is_lost(row, now):
+        return "lost"
+    return "stalled" if clusters.is_stalled(row, now) else "live"
+
+
+def _lost_alert(row: WorkerCluster, now: datetime) -> Alert | None:
+    if not clusters.is_lost(row, now) or now - row.heartbeat_at > clusters.SHOW_LOST_FOR:
+        return None
+    return Alert(
+        None,
+        Kind.LOST_CLUSTER,
+        f"{row.pk}@{row.heartbeat_at:%Y%m%dT%H%M%S}",
+        f"[orgsync] Worker cluster {row} is lost",
+        f"Worker cluster {row} is lost: no heartbeat since {_when(row.heartbeat_at)} and no clean "
+        "stop.\n\n"
+        "State: lost. The whole `manage.py runworkers` process was killed, or its host is gone. "
+        "The connections it was writing are free again within 30 s and their claimed records go "
+        "back in the queue; other live clusters carry on.\n\n"
+        "What orgsync does: nothing by itself — a lost cluster cannot restart itself. Its "
+        "supervisor must start `manage.py runworkers` again: `make run`, systemd, the container "
+        "platform (see docs/production.md). Check that the supervisor restarts it, and why it "
+        "died (its log, the host's kernel log for an out-of-memory kill).\n\n"
+        f"{_where_to_look()}\n\nThis alert goes out once per lost cluster.",
+    )
+
+
 def alerts_due(*, now: datetime | None = None) -> list[Alert]:
     now = now or timezone.now()
-    return [*_failure_alerts(now), *_suspension_alerts(now), *_stall_alerts(now), *_queue_reports(now)]
+    return [
+        *_failure_alerts(now),
+        *_suspension_alerts(now),
+        *_stall_alerts(now),
+        *_cluster_alerts(now),
+        *_queue_reports(now),
+    ]
 
 
 def alerts_send_due(*, now: datetime | None = None) -> list[Alert]:

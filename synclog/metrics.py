@@ -12,12 +12,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from connections.models import Connection
+from orgsync.clusters import ClusterState, cluster_states
 from synclog.conf import app_settings
 from synclog.liveness import Stall, failed_cycles, stalls
 from synclog.selectors import ConnectionStats, OrgUsage, connection_stats, org_usage
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Sample = tuple[dict[str, str], float]
+CLUSTER_STATES = ("live", "stalled", "lost")
 
 
 def _escape(value: str) -> str:
@@ -41,10 +43,13 @@ def exposition(
     orgs: list[OrgUsage],
     stalled: Sequence[Stall] = (),
     failed: Mapping[int, int] | None = None,
+    clusters: Sequence[ClusterState] = (),
 ) -> str:
     """The text of /metrics. `stalled`: the stalled connections; `failed`: failed cycles in a
-    row per connection id (synclog.liveness's `stalls` and `failed_cycles`)."""
+    row per connection id (synclog.liveness's `stalls` and `failed_cycles`); `clusters`: the
+    worker clusters (orgsync.clusters's `cluster_states`, newest first)."""
     failed = failed or {}
+    per_cluster = _one_per_name(clusters)
 
     def conn(s: ConnectionStats) -> dict[str, str]:
         return {"connection": s.connection.name}
@@ -76,6 +81,30 @@ def exposition(
             "gauge",
             "Sync cycles in a row that ended in an exception (0 after one that finished).",
             ((conn(s), failed.get(s.connection.pk, 0)) for s in stats),
+        ),
+        *family(
+            "orgsync_worker_clusters",
+            "gauge",
+            "Worker clusters (manage.py runworkers) by state: live, stalled, or lost within the hour.",
+            (({"state": state}, sum(c.state == state for c in clusters)) for state in CLUSTER_STATES),
+        ),
+        *family(
+            "orgsync_worker_cluster_up",
+            "gauge",
+            "1 when the worker cluster is live, 0 when it is stalled or lost.",
+            (({"cluster": c.name}, 1 if c.state == "live" else 0) for c in per_cluster),
+        ),
+        *family(
+            "orgsync_worker_cluster_restarts",
+            "counter",
+            "Restarts of the worker cluster's processes by its watchdog (a stall or a dead sentinel).",
+            (({"cluster": c.name}, c.restarts) for c in per_cluster),
+        ),
+        *family(
+            "orgsync_worker_cluster_queued",
+            "gauge",
+            "Tasks waiting for the worker cluster, as of its last heartbeat.",
+            (({"cluster": c.name}, c.queued) for c in per_cluster),
         ),
         *family(
             "orgsync_queue_items",
@@ -139,6 +168,15 @@ def exposition(
     return "\n".join(lines) + "\n"
 
 
+def _one_per_name(clusters: Sequence[ClusterState]) -> list[ClusterState]:
+    """A restarted container may come back with the same host name and pid as the cluster it
+    replaced, lost: one series per name, the newest cluster's (the list comes newest first)."""
+    seen: dict[str, ClusterState] = {}
+    for cluster in clusters:
+        seen.setdefault(cluster.name, cluster)
+    return list(seen.values())
+
+
 def _authorized(request: HttpRequest, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
@@ -153,5 +191,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("A bearer token is required.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="orgsync metrics"'
         return response
-    text = exposition(connection_stats(), org_usage(), stalls(), failed_cycles())
+    text = exposition(connection_stats(), org_usage(), stalls(), failed_cycles(), cluster_states())
     return HttpResponse(text, content_type=CONTENT_TYPE)

@@ -147,8 +147,14 @@ class AlertSent(models.Model):
         SUSPENDED = "suspended", "Connection suspended automatically"
         QUEUE_WHILE_SUSPENDED = "queue_suspended", "Queue size while suspended"
         STALLED_CONNECTION = "stalled", "Connection stalled"
+        STALLED_CLUSTER = "stalled_cluster", "Worker cluster stalled"
+        RESTARTED_CLUSTER = "cluster_restart", "Worker cluster restarted"
+        LOST_CLUSTER = "lost_cluster", "Worker cluster lost"
 
-    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    # None for an alert about a worker cluster (its key names the cluster's row).
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
     kind = models.CharField(max_length=16, choices=Kind)
     key = models.CharField(max_length=40, blank=True, help_text="What the alert was about, e.g. an event id.")
     recipients = models.PositiveSmallIntegerField(default=0)
@@ -159,4 +165,5 @@ class AlertSent(models.Model):
         indexes = [models.Index(fields=["connection", "kind", "sent_at"], name="synclog_alert_last")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.connection_id}) at {self.sent_at:%Y-%m-%d %H:%M}"
+        about = self.connection_id if self.connection_id is not None else f"cluster {self.key}"
+        return f"{self.get_kind_display()} ({about}) at {self.sent_at:%Y-%m-%d %H:%M}"
