@@ -354,7 +354,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         "run_tests",
         "async_id",
         "components_total",
-        "components_deployed",
+        "components_outcome",
         "tests_total",
         "errors_column",
         "failures_column",
@@ -370,6 +370,20 @@ class DeploymentAdmin(admin.ModelAdmin):
     @admin.display(description="destination org")
     def destination(self, deployment: Deployment) -> str:
         return str(deployment.run.difference.destination_org)
+
+    @admin.display(description="components")
+    def components_outcome(self, deployment: Deployment) -> str:
+        """What Salesforce counted, in words that do not claim a deployment that did not happen:
+        a validation deploys nothing (its count is of components that validated), and a failed
+        deployment is rolled back (orgsync deploys with rollbackOnError)."""
+        passed, total = deployment.components_deployed, deployment.components_total
+        if deployment.status in (Deployment.Status.QUEUED, Deployment.Status.IN_PROGRESS):
+            return "— (not finished)"
+        if deployment.validate_only:
+            return f"0 deployed (validation only) · {passed} of {total} passed validation"
+        if deployment.status == Deployment.Status.FAILED:
+            return f"0 deployed (failed, rolled back) · {passed} of {total} passed before it failed"
+        return f"{passed} of {total} deployed"
 
     @admin.display(description="component errors")
     def errors_column(self, deployment: Deployment):

@@ -4,7 +4,7 @@ CSV export. Each calls one service."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -27,6 +27,36 @@ from synclog.selectors import connection_stats, org_usage, overall_success
 
 RETRY = "synclog.retry_failed"
 DASHBOARD_REFRESH_SECONDS = 30
+
+
+def direction_label(direction: str) -> str:
+    """ "Primary → secondary" for "p2s": the words the record queue uses (`Direction`)."""
+    from replication.models import Direction
+
+    return dict(Direction.choices).get(direction, direction) or "—"
+
+
+def action_label(action: str) -> str:
+    """ "Generic Insert" for "generic_insert" (the queue's `QueueAction`); "Conflict" for the
+    conflict policy's entries."""
+    from replication.models import QueueAction
+
+    return dict(QueueAction.choices).get(action) or action.replace("_", " ").capitalize()
+
+
+class DirectionFilter(admin.SimpleListFilter):
+    """The direction filter with the queue's labels (the log stores "p2s" / "s2p")."""
+
+    title = "direction"
+    parameter_name = "direction"
+
+    def lookups(self, request, model_admin):
+        from replication.models import Direction
+
+        return Direction.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(direction=self.value()) if self.value() else queryset
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -84,6 +114,7 @@ class SyncLogAdmin(ReadOnlyAdmin):
         "record",
         "action_label",
         "status",
+        "next_retry",
         "error_code",
         "short_message",
         "attempt",
@@ -94,7 +125,7 @@ class SyncLogAdmin(ReadOnlyAdmin):
         "connection",
         ("source_object", admin.AllValuesFieldListFilter),
         ("error_code", admin.AllValuesFieldListFilter),
-        "direction",
+        DirectionFilter,
         "updated_at",
     )
     search_fields = ("source_id", "target_id", "error_code")
@@ -107,7 +138,7 @@ class SyncLogAdmin(ReadOnlyAdmin):
             {
                 "fields": (
                     "connection",
-                    "direction",
+                    "direction_display",
                     "source_object",
                     "record",
                     "target_record",
@@ -115,7 +146,10 @@ class SyncLogAdmin(ReadOnlyAdmin):
                 )
             },
         ),
-        ("Outcome", {"fields": ("status", "error_code", "message", "fields", "attempt", "run_link")}),
+        (
+            "Outcome",
+            {"fields": ("status", "next_retry", "error_code", "message", "fields", "attempt", "run_link")},
+        ),
         ("What it means and how to fix it", {"fields": ("explanation",)}),
         ("Times", {"fields": ("created_at", "updated_at", "retried_at", "retried_by")}),
     )
@@ -140,11 +174,49 @@ class SyncLogAdmin(ReadOnlyAdmin):
             else "—"
         )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncLog]:
+        """Each entry with its record's queue item, if any: when a Retrying entry is tried again."""
+        from replication.models import RecordQueueItem
+
+        item = RecordQueueItem.objects.filter(
+            connection=OuterRef("connection"),
+            direction=OuterRef("direction"),
+            source_id=OuterRef("source_id"),
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                queue_status=Subquery(item.values("status")[:1]),
+                queue_next_retry_at=Subquery(item.values("next_retry_at")[:1]),
+            )
+        )
+
+    @admin.display(description="direction", ordering="direction")
+    def direction_display(self, entry: SyncLog) -> str:
+        return direction_label(entry.direction)
+
     @admin.display(description="action", ordering="action")
     def action_label(self, entry: SyncLog) -> str:
-        from replication.models import QueueAction
+        return action_label(entry.action)
 
-        return dict(QueueAction.choices).get(entry.action, entry.action)
+    @admin.display(description="Next Retry Date", ordering="queue_next_retry_at")
+    def next_retry(self, entry: SyncLog) -> str:
+        """A Retrying entry's record waits in the queue until its Next Retry Date (or is due at
+        the next sync cycle, after an operator's Retry); other statuses are not retried."""
+        from replication.admin_queue import short_time
+        from replication.models import QueueStatus
+
+        status = getattr(entry, "queue_status", None)
+        if entry.status != SyncLog.Status.RETRYING or status is None:
+            return "—"
+        if status == QueueStatus.RETRYING and entry.queue_next_retry_at:
+            return short_time(entry.queue_next_retry_at)
+        if status == QueueStatus.IN_PROGRESS:
+            return "being sent now"
+        if status == QueueStatus.QUEUED:
+            return "next sync cycle"
+        return dict(QueueStatus.choices).get(status, status)
 
     @admin.display(description="message")
     def short_message(self, entry: SyncLog) -> str:
@@ -227,7 +299,7 @@ class SyncLogAdmin(ReadOnlyAdmin):
 class SyncLogInline(admin.TabularInline):
     model = SyncLog
     verbose_name_plural = "Record entries of this run"
-    fields = ("source_object", "source_id", "action", "status", "error_code", "message", "attempt")
+    fields = ("source_object", "source_id", "action_label", "status", "error_code", "message", "attempt")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -244,6 +316,10 @@ class SyncLogInline(admin.TabularInline):
     def retry_button(self, entry: SyncLog) -> str:
         return retry_button(entry)
 
+    @admin.display(description="action")
+    def action_label(self, entry: SyncLog) -> str:
+        return action_label(entry.action)
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -257,7 +333,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "started_at",
         "connection",
         "kind",
-        "direction",
+        "direction_display",
         "duration",
         "processed",
         "succeeded",
@@ -268,14 +344,14 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "outcome",
         "failed_entries",
     )
-    list_filter = ("outcome", "kind", "connection", "direction", "started_at")
+    list_filter = ("outcome", "kind", "connection", DirectionFilter, "started_at")
     list_select_related = ("connection",)
     date_hierarchy = "started_at"
     inlines = (SyncLogInline,)
     fields = (
         "connection",
         "kind",
-        "direction",
+        "direction_display",
         "started_at",
         "finished_at",
         "duration",
@@ -284,6 +360,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "outcome",
         "error",
     )
+
+    @admin.display(description="direction", ordering="direction")
+    def direction_display(self, run: SyncRun) -> str:
+        return direction_label(run.direction)
 
     @admin.display(description="duration")
     def duration(self, run: SyncRun) -> str:

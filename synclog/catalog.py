@@ -164,6 +164,14 @@ _ENTRIES = (
         "itself; otherwise report it with the worker log's traceback.",
         retried_automatically=True,
     ),
+    Explanation(
+        "IGNORED",
+        "Ignored by an operator",
+        "Someone chose Ignore on the record's queue item: the change was not sent and the item "
+        "left the queue. The entry says who and when, and the last error before it.",
+        "Nothing, unless it was a mistake: the record is queued again the next time it changes "
+        "in the source org, or forward it now (manage.py forward).",
+    ),
     # why a connection is stalled (synclog/liveness.py), besides CYCLE_FAILED
     Explanation(
         "NO_SYNC_CYCLE",

@@ -134,7 +134,7 @@ def test_queue_status_and_the_queue_admin_show_markers(linked, client, capsys):
     connection_services.connection_suspend(connection=fresh(linked), actor=None)
     call_command("queue_status")
     out = capsys.readouterr().out
-    assert "Connection Admin Suspended" in out and "queued" in out
+    assert "Connection Admin Suspended" in out and "Queued" in out
 
     client.force_login(UserFactory(groups=[OPERATORS]))
     page = client.get(reverse("admin:replication_recordqueueitem_changelist")).content.decode()

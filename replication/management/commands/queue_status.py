@@ -3,7 +3,12 @@
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
 
-from replication.models import QueueAction, RecordQueueItem
+from replication.models import Direction, QueueAction, QueueStatus, RecordQueueItem
+
+
+def label(choices, value: str) -> str:
+    """The admin's words for a stored value ("Primary → secondary" for "p2s")."""
+    return dict(choices.choices).get(value, value)
 
 
 class Command(BaseCommand):
@@ -18,10 +23,13 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("The record queue is empty.")
             return
-        self.stdout.write(f"{'connection':<30} {'dir':<4} {'action':<26} {'status':<12} {'items':>7}  oldest")
+        self.stdout.write(
+            f"{'connection':<30} {'direction':<19} {'action':<26} {'status':<26} {'items':>7}  oldest"
+        )
         for row in rows:
-            action = QueueAction(row["action"]).label  # e.g. "Connection Admin Suspended"
+            # The admin's labels, e.g. "Primary → secondary", "Connection Admin Suspended", "Retrying".
             self.stdout.write(
-                f"{row['connection__name'][:30]:<30} {row['direction']:<4} {action:<26} "
-                f"{row['status']:<12} {row['items']:>7}  {row['oldest']:%Y-%m-%d %H:%M:%S}"
+                f"{row['connection__name'][:30]:<30} {label(Direction, row['direction']):<19} "
+                f"{label(QueueAction, row['action']):<26} {label(QueueStatus, row['status']):<26} "
+                f"{row['items']:>7}  {row['oldest']:%Y-%m-%d %H:%M:%S}"
             )
