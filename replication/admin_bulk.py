@@ -32,6 +32,8 @@ POLL_SECONDS = 2
 class BulkSyncStartForm(forms.Form):
     """Org Sync's Bulk Sync choices: objects, a cutoff date or a number of entities, dry run."""
 
+    LIMIT_MAX = 2_147_483_647  # the largest PositiveIntegerField every database stores
+
     direction = forms.ChoiceField(choices=Direction.choices)
     objects = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=True)
     scope = forms.ChoiceField(
@@ -52,6 +54,8 @@ class BulkSyncStartForm(forms.Form):
         label="Number of entities",
         required=False,
         min_value=1,
+        max_value=LIMIT_MAX,  # BulkSync.limit is a PositiveIntegerField; beyond it the save overflowed
+        error_messages={"max_value": f"Number of entities can be at most {LIMIT_MAX:,}."},
         help_text="The most recently modified N records of each object.",
     )
     dry_run = forms.BooleanField(

@@ -14,8 +14,9 @@
   leading/trailing spaces, or a leading quote; inside quotes ``\\"`` is a quote, ``\\\\`` a
   backslash, and ``\\n``/``\\r`` a line break. Nothing else is special: values are data, never
   SOQL (see ``replication.filters``).
-- ``Industry equals`` with no value means "equals null" (blank); ``is_blank``/``is_not_blank`` take
-  no value. Blank lines are skipped.
+- Every operator but ``is_blank``/``is_not_blank`` needs a value: ``Industry equals`` alone is an
+  error naming the condition (write ``Industry is_blank`` to match blank values, or ``Industry
+  equals ""`` for the empty text). Blank lines are skipped.
 
 :func:`format_lines` writes conditions back in the same syntax, so ``parse_lines(format_lines(c))
 == c`` for any valid list of conditions.
@@ -116,6 +117,12 @@ def _parse_line(line: str) -> Condition:
         if value_text:
             raise _SyntaxProblem(f"{operator} takes no value: remove “{value_text}”.")
         return Condition(field, operator, None)
+    if not value_text and operator != IN_LIST:
+        blank = IS_NOT_BLANK if operator == "not_equals" else IS_BLANK
+        raise _SyntaxProblem(
+            f"“{field} {operator}” has no value: add the value to compare {field} with "
+            f"(e.g. {field} {operator} Banking), or write “{field} {blank}” to match blank values."
+        )
     if operator == IN_LIST:
         return Condition(field, operator, _list_values(value_text))
     return Condition(field, operator, _single_value(value_text))
@@ -212,6 +219,9 @@ def format_lines(conditions: Iterable[Condition]) -> str:
 def format_condition(condition: Condition) -> str:
     head = f"{condition.field} {condition.operator}"
     value = condition.value
+    if value is None and condition.operator in ("equals", "not_equals"):
+        # Stored before a value was required: "equals null" is what is_blank matches.
+        return f"{condition.field} {IS_NOT_BLANK if condition.operator == 'not_equals' else IS_BLANK}"
     if value is None:
         return head
     if isinstance(value, list | tuple):

@@ -6,18 +6,115 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from connections.client import SalesforceClient
 from connections.client_errors import SalesforceApiError
+from connections.models import Org
 from replication import services
 from replication.filter_syntax import FilterTextError, conditions_from_json, format_lines
-from replication.mapping import check_mapping
-from replication.models import OwnerStrategy, PublishedField, PublishedObject, SubscribedField
+from replication.mapping import check_mapping, object_publishable
+from replication.models import (
+    EXTERNAL_ID_FIELD,
+    Direction,
+    OwnerStrategy,
+    PublishedField,
+    PublishedObject,
+    SubscribedField,
+)
 from replication.owners import OwnerStrategyError, active_users
-from replication.services.subscription import mapped_objects
+from replication.services.subscription import duplicate_target_message, mapped_objects
+
+
+def object_choices(org: Org) -> list[tuple[str, str]]:
+    """The publishable objects of ``org``'s describe, as (API name, "Label (API_Name)")."""
+    entries = SalesforceClient(org).describe_global()["sobjects"]
+    usable = [e for e in entries if object_publishable(e).supported]
+    return [
+        (e["name"], f"{e.get('label') or e['name']} ({e['name']})") for e in sorted(usable, key=_by_label)
+    ]
+
+
+def _by_label(entry: dict) -> tuple[str, str]:
+    return ((entry.get("label") or entry["name"]).lower(), entry["name"])
+
+
+def target_field_choices(describe: dict) -> list[tuple[str, str]]:
+    """The fields a mapping may write, as (API name, "Label (API_Name)"); orgsync's own
+    identity field is never one of them."""
+    fields = [
+        f
+        for f in describe["fields"]
+        if (f.get("createable") or f.get("updateable")) and f["name"].lower() != EXTERNAL_ID_FIELD.lower()
+    ]
+    return [
+        (f["name"], f"{f.get('label') or f['name']} ({f['name']})") for f in sorted(fields, key=_by_label)
+    ]
 
 
 class PublishForm(forms.ModelForm):
+    """Connection, direction and a source object chosen from the source org's describe. Until
+    the connection is known (several connections, none chosen yet) the object is typed; when the
+    source org can't be read the form says so instead of publishing."""
+
     class Meta:
         model = PublishedObject
         fields = ("connection", "direction", "source_object")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.describe_error = ""
+        connections = self.fields["connection"].queryset
+        chosen = (self.data.get("connection") if self.is_bound else None) or self.initial.get("connection")
+        if not chosen and not self.is_bound and connections.count() == 1:
+            chosen = connections.get().pk
+            self.initial["connection"] = chosen
+        direction = (self.data.get("direction") if self.is_bound else None) or self.initial.get("direction")
+        connection = connections.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
+        if connection is None:
+            self.fields[
+                "source_object"
+            ].help_text = (
+                "Choose the connection and direction, then “Show objects” to pick from the source org."
+            )
+            return
+        probe = PublishedObject(connection=connection, direction=direction or Direction.PRIMARY_TO_SECONDARY)
+        try:
+            choices = object_choices(probe.source_org)
+        except SalesforceApiError as exc:
+            self.describe_error = f"Could not read the objects of {probe.source_org}: {exc}"
+            self.fields["source_object"].help_text = self.describe_error
+            return
+        self.fields["source_object"] = forms.ChoiceField(
+            label="Source object",
+            choices=[("", "---------"), *choices],
+            help_text=f"The publishable objects of {probe.source_org}.",
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.describe_error and "source_object" not in self.errors:
+            self.add_error(
+                "source_object", f"{self.describe_error}. Check the org's connection, then try again."
+            )
+        return data
+
+    def _get_validation_exclusions(self):
+        # The model's unique (connection, direction, source object) is not this form's to
+        # enforce: see validate_unique.
+        return {*super()._get_validation_exclusions(), "source_object"}
+
+    def validate_unique(self) -> None:
+        """Publishing an object published before (and unpublished since) re-enables that
+        publication, keeping its mappings and sort order: the service upserts it."""
+        data = self.cleaned_data
+        if not {"connection", "direction", "source_object"} <= set(data):
+            return
+        if PublishedObject.objects.filter(
+            connection=data["connection"],
+            direction=data["direction"],
+            source_object__iexact=data["source_object"],
+            is_published=True,
+        ).exists():
+            self.add_error(
+                "source_object", f"{data['source_object']} is already published in this direction."
+            )
 
 
 class PublishedFieldForm(forms.ModelForm):
@@ -35,17 +132,50 @@ class PublishedFieldForm(forms.ModelForm):
 
 
 class MappingFormSet(forms.BaseInlineFormSet):
-    """Checks every changed mapping against the S2S rules with both orgs' live describe."""
+    """Target fields are chosen from the target object's describe; every changed mapping is
+    checked against the S2S rules with both orgs' live describe, and no two source fields may
+    be mapped to one target field."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.target_describe: dict | None = None
+        self.describe_error = ""
+        if self.instance.pk:
+            publication = self.instance.published_object
+            try:
+                self.target_describe = SalesforceClient(publication.target_org).describe(
+                    self.instance.target_object
+                )
+            except SalesforceApiError as exc:
+                self.describe_error = f"Could not read the fields of {self.instance.target_object}: {exc}"
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if self.target_describe is None:
+            if self.describe_error:
+                form.fields["target_field"].help_text = self.describe_error
+            return form
+        choices = target_field_choices(self.target_describe)
+        current = form.instance.target_field if form.instance.pk else ""
+        if current and current.lower() not in {name.lower() for name, _ in choices}:
+            choices.append((current, f"{current} (not in the target org)"))
+        form.fields["target_field"] = forms.ChoiceField(
+            label="Target field", required=False, choices=[("", "— not synced —"), *choices]
+        )
+        return form
 
     def clean(self) -> None:
         super().clean()
+        self._no_duplicate_targets()
         changed = [f for f in self.forms if f.has_changed() and f.cleaned_data.get("target_field")]
         if not changed:
             return
         publication = self.instance.published_object
         try:
             source = SalesforceClient(publication.source_org).describe(publication.source_object)
-            target = SalesforceClient(publication.target_org).describe(self.instance.target_object)
+            target = self.target_describe or SalesforceClient(publication.target_org).describe(
+                self.instance.target_object
+            )
         except SalesforceApiError as exc:
             raise forms.ValidationError(f"Could not read the orgs' describe: {exc}") from exc
         sources = {f["name"]: f for f in source["fields"]}
@@ -63,6 +193,26 @@ class MappingFormSet(forms.BaseInlineFormSet):
             )
             for finding in findings:
                 form.add_error("target_field", finding.message)
+
+    def _no_duplicate_targets(self) -> None:
+        """Two source fields mapped to one target field: an error on each changed one, naming
+        both source fields."""
+        by_target: dict[str, list[forms.Form]] = {}
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data"):
+                continue
+            target = form.cleaned_data.get("target_field", form.instance.target_field)
+            if target:
+                by_target.setdefault(target.lower(), []).append(form)
+        for forms_of_target in by_target.values():
+            if len(forms_of_target) < 2 or not any(f.has_changed() for f in forms_of_target):
+                continue
+            names = [f.instance.source_field for f in forms_of_target]
+            target = forms_of_target[0].cleaned_data.get("target_field")
+            message = duplicate_target_message(target, names)
+            for form in forms_of_target:
+                if form.has_changed():
+                    form.add_error("target_field", message)
 
 
 class SubscribedFieldForm(forms.ModelForm):

@@ -8,7 +8,7 @@ possible truncation and names that don't exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from replication.mapping import fields as f
 from replication.mapping.fields import Field, FieldIndex, did_you_mean
@@ -27,17 +27,22 @@ def analyze(
     *,
     target_object_mapped: Mapping[str, str],
     published_objects: set[str],
+    published_fields: Iterable[str] = (),
 ) -> list[Finding]:
     """All findings of ``mapping`` (source field → target field), errors first, then by field.
 
     ``target_object_mapped`` maps each subscribed source object to its target object;
-    ``published_objects`` holds the source objects published on the connection.
+    ``published_objects`` holds the source objects published on the connection;
+    ``published_fields`` the publication's published fields: one that is gone from the source,
+    or left unmapped while the target has no field of its name (what the metadata-gap check
+    compares it with), is an error too.
     """
     ctx = _Context(source_describe, target_describe, target_object_mapped, published_objects)
     findings: list[Finding] = []
     pairs = [(s, t) for s, t in mapping.items() if t]
     for source_name, target_name in pairs:
         findings += ctx.pair(source_name, target_name)
+    findings += ctx.published_unmapped(published_fields, mapping)
     findings += ctx.duplicate_targets(pairs)
     findings += ctx.required_unmapped(pairs)
     return sorted(set(findings), key=_order)
@@ -227,6 +232,31 @@ class _Context:
         return [Finding(WARNING, "REQUIRED_FROM_OPTIONAL", s, t, message)]
 
     # ------------------------------------------------------------------- whole mapping
+    def published_unmapped(
+        self, published: Iterable[str], mapping: Mapping[str, str | None]
+    ) -> list[Finding]:
+        """Published fields without a mapping: gone from the source, or with no target field of
+        their name (the metadata-gap check's reading of an unmapped field)."""
+        out = []
+        for name in published:
+            if mapping.get(name) or f.is_orgsync_identity({"name": name}):
+                continue
+            if self.sources.get(name) is None:
+                hint = did_you_mean(self.sources.suggest(name))
+                message = (
+                    f"Published field {name} is gone from {self.source_object} in the source org.{hint} "
+                    "Refresh the publication's fields, or unpublish it."
+                )
+                out.append(Finding(ERROR, "UNKNOWN_SOURCE_FIELD", name, None, message))
+            elif self.targets.get(name) is None:
+                message = (
+                    f"{name} is published, but {self.target_object} has no field {name} in the target "
+                    f"org and {name} is mapped to nothing: its values never arrive. Create {name} in "
+                    "the target org and map it, or unpublish it."
+                )
+                out.append(Finding(ERROR, "UNKNOWN_TARGET_FIELD", name, name, message))
+        return out
+
     def duplicate_targets(self, pairs: list[tuple[str, str]]) -> list[Finding]:
         seen: dict[str, list[str]] = {}
         for source_name, target_name in pairs:

@@ -1,5 +1,7 @@
 """Publishing objects and fields of a connection's source org."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
@@ -83,7 +85,9 @@ def _upsert_publication(connection: Connection, direction: str, name: str) -> Pu
     return publication
 
 
-def _publish_field(publication: PublishedObject, field: dict, published_objects: set[str]) -> None:
+def _publish_field(
+    publication: PublishedObject, field: dict, published_objects: set[str], *, publish_new: bool = True
+) -> None:
     support = field_support(field, object_name=publication.source_object)
     reason = "" if support.supported else support.reason
     if support.supported and field["type"] == "reference":
@@ -98,7 +102,7 @@ def _publish_field(publication: PublishedObject, field: dict, published_objects:
         PublishedField.objects.create(
             published_object=publication,
             source_field=field["name"],
-            is_published=not reason,
+            is_published=publish_new and not reason,
             unsupported_reason=reason,
         )
     elif existing.unsupported_reason != reason:
@@ -128,11 +132,29 @@ def _kept_for(publication: PublishedObject) -> tuple[list[str], str]:
     return list(users), Direction(other).label
 
 
-def publication_disconnect(*, publication: PublishedObject) -> str:
-    """Stop one direction of one object: drop its pending queue items, and the links of its
-    records unless the opposite direction of a two-way connection still syncs the same pair of
-    objects (that direction would otherwise meet its records with no link and copy them back).
-    Returns what happened to the links, for the history line."""
+@dataclass(frozen=True)
+class DisconnectPreview:
+    """What stopping one direction of one object does to its links and queue, in counts."""
+
+    disconnected: int  # links dropped
+    kept: int  # links kept because the other direction still syncs the same pair of objects
+    other_direction: str  # that direction's name ("" on a one-way connection, or none kept)
+    queued: int  # pending queue items of this direction dropped
+
+    def text(self) -> str:
+        """The history line's words (and the confirmation page's), e.g. "3 linked record(s)
+        disconnected, 2 linked record(s) kept for the Secondary → primary direction"."""
+        if not self.other_direction:
+            return f"{self.disconnected} linked record(s) disconnected"
+        kept_text = f"{self.kept} linked record(s) kept for the {self.other_direction} direction"
+        if self.disconnected:
+            return f"{self.disconnected} linked record(s) disconnected, {kept_text}"
+        return kept_text
+
+
+def _disconnect_sets(publication: PublishedObject):
+    """The links to drop, the links to keep, the other direction's name (when it keeps any
+    object pair) and the queue items to drop: the one rule both the preview and the work use."""
     connection = publication.connection
     mine, theirs = (
         ("primary_object", "secondary_object")
@@ -141,21 +163,42 @@ def publication_disconnect(*, publication: PublishedObject) -> str:
     )
     links = RecordLink.objects.filter(connection=connection, **{mine: publication.source_object})
     kept_objects, other = _kept_for(publication)
-    kept = links.filter(**{f"{theirs}__in": kept_objects}).count()
-    disconnected, _ = links.exclude(**{f"{theirs}__in": kept_objects}).delete()
-    RecordQueueItem.objects.filter(
+    kept = links.filter(**{f"{theirs}__in": kept_objects})
+    dropped = links.exclude(**{f"{theirs}__in": kept_objects})
+    queue = RecordQueueItem.objects.filter(
         connection=connection, direction=publication.direction, source_object=publication.source_object
-    ).delete()
-    if not kept_objects:
-        return f"{disconnected} linked record(s) disconnected"
-    kept_text = f"{kept} linked record(s) kept for the {other} direction"
-    if disconnected:
-        return f"{disconnected} linked record(s) disconnected, {kept_text}"
-    return kept_text
+    )
+    return dropped, kept, (other if kept_objects else ""), queue
+
+
+def publication_disconnect_preview(*, publication: PublishedObject) -> DisconnectPreview:
+    """What :func:`publication_disconnect` would do now, counted; changes nothing."""
+    dropped, kept, other, queue = _disconnect_sets(publication)
+    return DisconnectPreview(dropped.count(), kept.count(), other, queue.count())
+
+
+def publication_disconnect(*, publication: PublishedObject) -> str:
+    """Stop one direction of one object: drop its pending queue items, and the links of its
+    records unless the opposite direction of a two-way connection still syncs the same pair of
+    objects (that direction would otherwise meet its records with no link and copy them back).
+    Returns what happened to the links, for the history line."""
+    dropped, kept, other, queue = _disconnect_sets(publication)
+    kept_count = kept.count()
+    disconnected, _ = dropped.delete()
+    queued, _ = queue.delete()
+    return DisconnectPreview(disconnected, kept_count, other, queued).text()
+
+
+def with_reason(detail: str, reason: str) -> str:
+    """A history line with the admin's reason, if one was given (the line stays within 500)."""
+    reason = " ".join((reason or "").split())
+    return f"{detail}; reason: {reason}" if reason else detail
 
 
 @transaction.atomic
-def publication_unpublish(*, publication: PublishedObject, actor: AbstractBaseUser | None) -> PublishedObject:
+def publication_unpublish(
+    *, publication: PublishedObject, actor: AbstractBaseUser | None, reason: str = ""
+) -> PublishedObject:
     """Stop publishing an object. As in Organization Sync, its records are disconnected: their
     pending queue items in this direction are dropped and their links too (the records stay in
     both orgs) — except, on a two-way connection, links the other direction still needs because
@@ -168,19 +211,22 @@ def publication_unpublish(*, publication: PublishedObject, actor: AbstractBaseUs
         publication.connection,
         Kind.OBJECT_UNPUBLISHED,
         actor,
-        f"{publication.source_object}: unpublished; {links}",
+        with_reason(f"{publication.source_object}: unpublished; {links}", reason),
     )
     return publication
 
 
 @transaction.atomic
-def publication_delete(*, publication: PublishedObject, actor: AbstractBaseUser | None) -> None:
+def publication_delete(
+    *, publication: PublishedObject, actor: AbstractBaseUser | None, reason: str = ""
+) -> None:
     """Delete a publication (and its subscription): disconnects its records as unpublishing does."""
     links = publication_disconnect(publication=publication)
     connection, name = publication.connection, publication.source_object
     label = publication.get_direction_display()
     publication.delete()
-    _record(connection, Kind.OBJECT_UNPUBLISHED, actor, f"{name} ({label}): publication deleted; {links}")
+    detail = with_reason(f"{name} ({label}): publication deleted; {links}", reason)
+    _record(connection, Kind.OBJECT_UNPUBLISHED, actor, detail)
 
 
 @transaction.atomic
@@ -205,3 +251,34 @@ def field_set_published(
         f"{field.published_object.source_object}.{field.source_field}",
     )
     return field
+
+
+@dataclass(frozen=True)
+class FieldRefresh:
+    """What re-reading the source object's describe found."""
+
+    new: list[str]  # publishable fields the publication did not know: offered, not yet published
+    new_unsupported: list[str]  # new fields that can't be published (kept with the reason)
+    gone: list[str]  # fields the publication knows that the source object no longer has
+
+
+def publication_refresh_fields(*, publication: PublishedObject) -> FieldRefresh:
+    """Re-read the source object's describe: add the fields created since it was published
+    (unpublished, so the admin chooses which to publish) and refresh every field's reason.
+    Publishes nothing, so it records no history."""
+    describe = SalesforceClient(publication.source_org).describe(publication.source_object)
+    published_objects = set(
+        publication.connection.published_objects.filter(
+            direction=publication.direction, is_published=True
+        ).values_list("source_object", flat=True)
+    )
+    known = set(publication.fields.values_list("source_field", flat=True))
+    new, new_unsupported = [], []
+    with transaction.atomic():
+        for field in describe["fields"]:
+            _publish_field(publication, field, published_objects, publish_new=False)
+            if field["name"] not in known:
+                row = publication.fields.get(source_field=field["name"])
+                (new_unsupported if row.unsupported_reason else new).append(field["name"])
+    names = {f["name"] for f in describe["fields"]}
+    return FieldRefresh(new, new_unsupported, sorted(known - names))

@@ -11,7 +11,7 @@ from connections.models import Connection, Org
 from replication.errors import MappingError, SubscribeError
 from replication.mapping import Finding, analyze, auto_map, check_mapping
 from replication.models import EXTERNAL_ID_FIELD, PublishedObject, SubscribedField, SubscribedObject
-from replication.services.publication import publication_disconnect
+from replication.services.publication import publication_disconnect, with_reason
 from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
@@ -72,13 +72,25 @@ def subscription_subscribe(
     proposed = auto_map(source_fields, target["fields"], object_name=publication.source_object)
     objects = mapped_objects(publication.connection, extra={publication.source_object: target["name"]})
     by_name = {f["name"]: f for f in target["fields"]}
+    # Subscribing again to the same object re-reads both describes: mappings the admin made that
+    # still fit stay, the rest (and fields published since) are auto-mapped afresh.
+    kept = dict(
+        SubscribedField.objects.filter(
+            subscribed_object__published_object=publication,
+            subscribed_object__target_object=target["name"],
+        )
+        .exclude(target_field="")
+        .values_list("source_field", "target_field")
+    )
     with transaction.atomic():
         subscription, _ = SubscribedObject.objects.update_or_create(
             published_object=publication,
             defaults={"target_object": target["name"], "external_id_ready": True},
         )
         for field in source_fields:
-            target_name = proposed.get(field["name"])
+            target_name = kept.get(field["name"])
+            if target_name not in by_name:
+                target_name = proposed.get(field["name"])
             if target_name and check_mapping(field, by_name[target_name], target_object_mapped=objects):
                 target_name = None
             SubscribedField.objects.update_or_create(
@@ -100,7 +112,9 @@ def subscription_subscribe(
 
 
 @transaction.atomic
-def subscription_delete(*, subscription: SubscribedObject, actor: AbstractBaseUser | None) -> None:
+def subscription_delete(
+    *, subscription: SubscribedObject, actor: AbstractBaseUser | None, reason: str = ""
+) -> None:
     """Delete a subscription: its publication stops syncing (the engine only syncs subscribed
     publications), so its records are disconnected as when unpublishing — pending items of that
     direction dropped, links dropped unless the other direction of a two-way connection still
@@ -113,8 +127,11 @@ def subscription_delete(*, subscription: SubscribedObject, actor: AbstractBaseUs
         connection=publication.connection,
         kind=Kind.MAPPING_CHANGED,
         actor=actor,
-        detail=f"{publication.source_object} → {target} ({publication.get_direction_display()}): "
-        f"subscription deleted; {links}"[:500],
+        detail=with_reason(
+            f"{publication.source_object} → {target} ({publication.get_direction_display()}): "
+            f"subscription deleted; {links}",
+            reason,
+        )[:500],
     )
 
 
@@ -128,9 +145,15 @@ def mapped_objects(connection: Connection, extra: dict[str, str] | None = None) 
 
 
 def subscription_set_mapping(
-    *, subscription: SubscribedObject, source_field: str, target_field: str, actor: AbstractBaseUser | None
+    *,
+    subscription: SubscribedObject,
+    source_field: str,
+    target_field: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
 ) -> SubscribedField:
-    """Map one source field to a target field (blank: don't sync it), enforcing the S2S rules."""
+    """Map one source field to a target field (blank: don't sync it), enforcing the S2S rules
+    and refusing a target field another source field of the subscription is mapped to."""
     mapping = subscription.fields.get(source_field=source_field)
     if target_field:
         publication = subscription.published_object
@@ -143,6 +166,14 @@ def subscription_set_mapping(
         findings = check_mapping(source, target, target_object_mapped=mapped_objects(publication.connection))
         if findings:
             raise MappingError([f.message for f in findings])
+        target_field = target["name"]
+        other = (
+            subscription.fields.filter(target_field__iexact=target_field)
+            .exclude(source_field=source_field)
+            .first()
+        )
+        if other is not None:
+            raise MappingError([duplicate_target_message(target_field, [other.source_field, source_field])])
     old = mapping.target_field
     mapping.target_field = target_field
     with transaction.atomic():
@@ -151,10 +182,21 @@ def subscription_set_mapping(
             connection=subscription.published_object.connection,
             kind=Kind.MAPPING_CHANGED,
             actor=actor,
-            detail=f"{subscription.published_object.source_object}.{source_field}: "
-            f"{old or '(none)'} → {target_field or '(none)'}",
+            detail=with_reason(
+                f"{subscription.published_object.source_object}.{source_field}: "
+                f"{old or '(none)'} → {target_field or '(none)'}",
+                reason,
+            )[:500],
         )
     return mapping
+
+
+def duplicate_target_message(target_field: str, source_fields: list[str]) -> str:
+    names = " and ".join(source_fields)
+    return (
+        f"{names} are both mapped to {target_field}: each sync would overwrite the other. "
+        f"Map only one of them to {target_field}."
+    )
 
 
 def _field(describe: dict, name: str) -> dict:
@@ -182,6 +224,7 @@ def subscription_analyze(*, subscription: SubscribedObject) -> list[Finding]:
         {s: t or None for s, t in mapping.items()},
         target_object_mapped=mapped_objects(connection),
         published_objects=published,
+        published_fields=publication.fields.filter(is_published=True).values_list("source_field", flat=True),
     )
     SubscribedObject.objects.filter(pk=subscription.pk).update(analyzed_at=timezone.now())
     return findings

@@ -26,7 +26,7 @@ def test_publish_subscribe_analyze_fix_preflight(page, sfemu_server):
 
     page.goto("/admin/replication/publishedobject/add/")
     page.select_option("#id_connection", label=str(linked.connection))
-    page.fill("#id_source_object", "Account")
+    page.select_option("#id_source_object", "Account")
     page.click("input[name=_continue]")
     expect(page.locator(".field-source_object .readonly")).to_have_text("Account")
     page.get_by_role("button", name=re.compile("Subscribe in")).click()
@@ -37,12 +37,16 @@ def test_publish_subscribe_analyze_fix_preflight(page, sfemu_server):
     expect(page.locator("#content-main")).to_be_visible()
 
     page.go_back()
-    code_row = page.locator("tr.dynamic-fields", has_text="Code__c").first
-    code_row.locator("input[name$=target_field]").fill("Code__c")
+    code_row = page.locator("tr.dynamic-fields").filter(
+        has=page.locator("td.field-source_field", has_text=re.compile(r"^\s*Code__c\s*$"))
+    )
+    code_row.locator("select[name$=target_field]").select_option("Code__c")
     page.click("input[name=_continue]")
     expect(page.locator(".errorlist")).to_contain_text("Code__c")
-    code_row = page.locator("tr.dynamic-fields", has_text="Code__c").first
-    code_row.locator("input[name$=target_field]").fill("Code_Long__c")
+    code_row = page.locator("tr.dynamic-fields").filter(
+        has=page.locator("td.field-source_field", has_text=re.compile(r"^\s*Code__c\s*$"))
+    )
+    code_row.locator("select[name$=target_field]").select_option("Code_Long__c")
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     assert subscription.fields.get(source_field="Code__c").target_field == "Code_Long__c"

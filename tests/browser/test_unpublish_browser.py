@@ -49,6 +49,7 @@ def test_unpublish_one_direction_of_the_demo_connection(page, sfemu_server):
     expect(page).to_have_url(re.compile(r"/replication/publishedobject/\d+/change/"))
     expect(page.locator(".field-direction .readonly")).to_have_text("Primary → secondary")
     page.get_by_role("button", name="Unpublish").click()
+    page.get_by_role("button", name="Yes, unpublish").click()
     expect(page.locator(".messagelist")).to_contain_text(
         "Account is no longer published: 3 linked record(s) kept for the Secondary → primary direction."
     )

@@ -288,3 +288,23 @@ def test_findings_are_ordered_errors_first_and_deterministic(source, target) -> 
         ("warning", "LOOKUP_OBJECT_NOT_SYNCED", "Partner__c"),
         ("warning", "PICKLIST_VALUES_MISSING", "Region__c"),
     ]
+
+
+def test_published_fields_missing_on_either_side_are_errors(source, target) -> None:
+    """Issue 17: what the metadata-gap check compares an unmapped published field with (the
+    target field of its name) and a published field gone from the source are errors too."""
+    findings = analyze(
+        source,
+        target,
+        {"Name": "Name", "AccountNumber": "Legacy_Key__c", "Seq__c": None},
+        target_object_mapped=SUBSCRIBED,
+        published_objects={"Account"},
+        published_fields=["Name", "AccountNumber", "Seq__c", "Gone__c", "OrgSync_Source_Id__c"],
+    )
+    missing = only(findings, "UNKNOWN_TARGET_FIELD")
+    assert (missing.level, missing.source_field, missing.target_field) == ("error", "Seq__c", "Seq__c")
+    assert "has no field Seq__c in the target org" in missing.message
+    gone = only(findings, "UNKNOWN_SOURCE_FIELD")
+    assert (gone.level, gone.source_field) == ("error", "Gone__c")
+    assert "gone from Account in the source org" in gone.message
+    assert not [f for f in findings if f.source_field in ("Name", "OrgSync_Source_Id__c")]

@@ -71,13 +71,11 @@ def test_quoting_in_lists_and_single_values():
     assert cond.value == ["Reseller, EMEA", "Partner", "  padded ", 'say "hi"', "a\\b"]
     assert parse_lines('Name equals "  x  "')[0].value == "  x  "
     assert parse_lines('Name equals ""')[0].value == ""
-    assert parse_lines("Name equals")[0].value is None, "no value: equals null"
     assert parse_lines('Name equals a "quoted" word')[0].value == 'a "quoted" word', "inner quotes are text"
 
 
 ROUND_TRIP = [
     Condition("Name", "equals", "plain"),
-    Condition("Name", "equals", None),
     Condition("Name", "equals", ""),
     Condition("Name", "not_equals", "  lead and trail  "),
     Condition("Name", "contains", '"starts with a quote'),
@@ -175,3 +173,28 @@ def test_control_characters_reach_validation_and_are_refused_there():
 
     [cond] = parse_lines("Name equals a\x00b")
     assert "control character" in validate([cond], ACCOUNT)[0].message
+
+
+@pytest.mark.parametrize(
+    "line", ["Industry equals", "Industry not_equals  ", "Industry greater than", "Industry ="]
+)
+def test_an_operator_without_a_value_names_the_condition(line):
+    """Issue 17: "Industry equals" alone was taken as "equals null"; now it is an error naming
+    the condition and the way to match blank values."""
+    with pytest.raises(FilterTextError) as caught:
+        parse_lines(f"Name equals Acme\n{line}")
+    [error] = caught.value.errors
+    assert error.line == 2
+    assert "Industry" in error.message and "has no value" in error.message
+    assert "is_blank" in error.message or "is_not_blank" in error.message
+
+
+def test_stored_equals_null_is_shown_as_is_blank():
+    """Conditions stored as "equals null" before a value was required read back as parseable text
+    with the same meaning (SOQL's ``= null`` is what is_blank matches)."""
+    text = format_lines([Condition("Industry", "equals", None), Condition("Phone", "not_equals", None)])
+    assert text == "Industry is_blank\nPhone is_not_blank"
+    assert parse_lines(text) == [
+        Condition("Industry", "is_blank", None),
+        Condition("Phone", "is_not_blank", None),
+    ]
