@@ -2,8 +2,9 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -210,6 +211,10 @@ TRANSITIONS = {
     "resume": services.connection_resume,
     "deactivate": services.connection_deactivate,
 }
+# These go through a confirmation page (GET shows it, a POST with "confirmed" acts); an optional
+# reason goes into the history event. Accept and Resume stay one click.
+CONFIRMED_TRANSITIONS = ("suspend", "deactivate")
+REASON_MAX = 500
 
 
 @admin.register(Connection)
@@ -270,15 +275,47 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
             status.USER_SYNC: ["deactivate"],
         }.get(connection.status, [])
 
-    @method_decorator(require_POST)
     def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         self.require_manage(request)
         if action not in TRANSITIONS:
             raise PermissionDenied(f"Unknown action {action!r}.")
+        confirmed = action in CONFIRMED_TRANSITIONS
+        if request.method not in ("GET", "POST") or (request.method == "GET" and not confirmed):
+            return HttpResponseNotAllowed(["POST"])
         connection = get_object_or_404(Connection, pk=pk)
+        reason = request.POST.get("reason", "").strip()
+        if confirmed and (request.method == "GET" or request.POST.get("confirmed") != "yes"):
+            return self._confirmation(request, connection, action, reason)
+        if len(reason) > REASON_MAX:
+            return self._confirmation(
+                request, connection, action, reason, error=f"Keep the reason under {REASON_MAX} characters."
+            )
+        extra = {"reason": reason} if confirmed else {}
         try:
-            connection = TRANSITIONS[action](connection=connection, actor=request.user)
+            connection = TRANSITIONS[action](connection=connection, actor=request.user, **extra)
             self.message_user(request, f"{connection}: now {connection.get_status_display()}.")
         except ConnectionsError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:connections_connection_change", args=[pk]))
+
+    def _confirmation(
+        self, request: HttpRequest, connection: Connection, action: str, reason: str, error: str = ""
+    ) -> HttpResponse:
+        """Django admin's intermediate page: what the action will do, an optional reason, and the
+        confirming POST. Nothing changes until that POST."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.capitalize()} connection “{connection}”?",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": connection,
+            "action": action,
+            "action_label": action.capitalize(),
+            "reason": reason,
+            "reason_max": REASON_MAX,
+            "error": error,
+            "pending": connection.queue_items.count(),
+            "allowed": action in self.available_transitions(connection),
+            "change_url": reverse("admin:connections_connection_change", args=[connection.pk]),
+        }
+        return TemplateResponse(request, "admin/connections/connection/transition_confirmation.html", context)

@@ -32,6 +32,7 @@ from connections.client_errors import (
     error_for,
     error_from_body,
 )
+from connections.errors import CredentialsUnreadable
 from connections.http import build_session
 from connections.metadata_api import MetadataMixin
 from connections.models import Org
@@ -323,6 +324,8 @@ class SalesforceClient(BulkMixin, MetadataMixin):
             grant = oauth.new_token(self.org)
         except oauth.OAuthError as exc:
             raise AuthenticationError(str(exc), error_code=exc.error) from None
+        except CredentialsUnreadable as exc:
+            raise AuthenticationError(str(exc)) from None
         self.org.access_token = grant.access_token
         fields = ["access_token_sealed", "updated_at"]
         if grant.refresh_token:
@@ -335,9 +338,18 @@ class SalesforceClient(BulkMixin, MetadataMixin):
         self._sf = self._simple_salesforce()
 
     def _simple_salesforce(self) -> Salesforce:
+        """A session on the org's instance, once the instance URL passed the edge check (the
+        token goes nowhere else) and the stored token opened."""
+        try:
+            oauth.check_org_url(self.org, self.org.instance_url, what="stored instance URL")
+            token = self.org.access_token
+        except oauth.UnsafeOrgUrl as exc:
+            raise AuthenticationError(str(exc), error_code=exc.error) from None
+        except CredentialsUnreadable as exc:
+            raise AuthenticationError(str(exc)) from None
         return Salesforce(
             instance_url=self.org.instance_url,
-            session_id=self.org.access_token,
+            session_id=token,
             session=self._session,
             version=self.org.api_version,
         )

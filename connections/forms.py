@@ -1,13 +1,14 @@
 """Admin forms for connecting orgs and creating connections. Secrets are write-only."""
 
+from cryptography import x509
 from django import forms
 from django.core.exceptions import ValidationError
 
 from connections.client_errors import SalesforceApiError
 from connections.directory import active_user_id, allows_audit_fields
-from connections.errors import ConnectionsError
+from connections.errors import ConnectionsError, CredentialsUnreadable, InvalidConnection
 from connections.models import Connection, Org
-from connections.services import org_connect
+from connections.services import connection_validate_orgs, org_connect
 
 SECRET_WIDGET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
 # Which fields each sign-in method needs (beyond the consumer key, always required).
@@ -84,6 +85,21 @@ class OrgForm(forms.ModelForm):
             raise ValidationError("This is not a PEM private key (-----BEGIN PRIVATE KEY-----).")
         return text
 
+    def clean_client_id(self) -> str:
+        return _printable_ascii(self.cleaned_data.get("client_id", ""), "consumer key")
+
+    def clean_client_secret(self) -> str:
+        return _printable_ascii(self.cleaned_data.get("client_secret", ""), "consumer secret")
+
+    def clean_ca_bundle(self) -> str:
+        return _pem_certificates(self.cleaned_data.get("ca_bundle", ""))
+
+    def clean_ca_bundle_file(self):
+        upload = self.cleaned_data.get("ca_bundle_file")
+        if upload:
+            upload.text = _pem_certificates(upload.read().decode("ascii", errors="replace"))
+        return upload
+
     def clean_custom_login_url(self) -> str:
         url = self.cleaned_data.get("custom_login_url", "")
         if url and not url.startswith("https://"):
@@ -92,18 +108,39 @@ class OrgForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("environment") == Org.Environment.CUSTOM and not data.get("custom_login_url"):
+        if (
+            data.get("environment") == Org.Environment.CUSTOM
+            and not data.get("custom_login_url")
+            and "custom_login_url" not in self.errors  # already said what is wrong with it
+        ):
             self.add_error("custom_login_url", "A custom login URL is needed for this environment.")
         method = data.get("auth_method")
         for name in REQUIRED_BY_METHOD.get(method, ()):
-            stored = name in SECRET_FIELDS and getattr(self.instance, f"{name}_sealed", "")
-            if not data.get(name) and not stored:
-                label = self.fields[name].label or name.replace("_", " ").capitalize()
+            if data.get(name) or name in self.errors:
+                continue
+            label = self.fields[name].label or name.replace("_", " ").capitalize()
+            if not self._stored(name):
                 self.add_error(name, f"{label} is needed to sign in with “{Org.AuthMethod(method).label}”.")
+            elif not self._stored_opens(name):
+                self.add_error(
+                    name,
+                    f"The stored {label.lower()} can't be read (key rotated away or data changed): "
+                    "enter it again.",
+                )
         if data.get("ca_bundle_file"):
-            data["ca_bundle"] = data["ca_bundle_file"].read().decode("ascii", errors="replace")
+            data["ca_bundle"] = data["ca_bundle_file"].text
             self.instance.ca_bundle = data["ca_bundle"]
         return data
+
+    def _stored(self, name: str) -> bool:
+        return name in SECRET_FIELDS and bool(getattr(self.instance, f"{name}_sealed", ""))
+
+    def _stored_opens(self, name: str) -> bool:
+        try:
+            getattr(self.instance, name)
+        except CredentialsUnreadable:
+            return False
+        return True
 
     def _post_clean(self) -> None:
         super()._post_clean()
@@ -117,6 +154,35 @@ class OrgForm(forms.ModelForm):
                 org_connect(org=self.instance)
             except ConnectionsError as exc:
                 self.add_error(None, str(exc))
+
+
+def _printable_ascii(value: str, what: str) -> str:
+    if value and not all(" " < character < "\x7f" for character in value):
+        raise ValidationError(
+            f"A {what} is letters, digits and ASCII punctuation only, with no spaces: copy it "
+            "again from the connected app (Setup → App Manager → View → Manage Consumer Details)."
+        )
+    return value
+
+
+def _pem_certificates(text: str) -> str:
+    """`text` if it is one or more PEM certificates, else a field error saying so."""
+    if not text.strip():
+        return text
+    try:
+        x509.load_pem_x509_certificates(text.encode())
+    except ValueError:
+        raise ValidationError(
+            "This is not a PEM certificate: paste the CA certificate(s) as text from "
+            "-----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- (for sfemu: var/sfemu/tls/ca.pem)."
+        ) from None
+    return text
+
+
+def connected_orgs():
+    """Orgs a connection can use: those that have been connected (a failed browser sign-in leaves
+    an org without an org id behind)."""
+    return Org.objects.exclude(org_id="")
 
 
 class ConnectionForm(forms.ModelForm):
@@ -136,9 +202,21 @@ class ConnectionForm(forms.ModelForm):
         )
         help_texts = {"owner_username": "Username of an active user of the primary org; checked live."}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("primary_org", "secondary_org"):
+            if name in self.fields:
+                self.fields[name].queryset = connected_orgs()
+
     def clean(self) -> dict:
         data = super().clean()
         primary, secondary = data.get("primary_org"), data.get("secondary_org")
+        if self.instance.pk is None and primary and secondary:
+            try:
+                connection_validate_orgs(primary=primary, secondary=secondary)
+            except InvalidConnection as exc:
+                self.add_error(exc.field or None, str(exc))
+                return data
         try:
             if primary and data.get("owner_username") and "owner_username" in self.changed_data:
                 user_id = active_user_id(primary, data["owner_username"])

@@ -2,6 +2,10 @@
 
 Grants: authorization code with PKCE (S256), refresh token, JWT bearer, client credentials and
 username-password. Tokens never appear in exceptions, logs or reprs.
+
+The edge: every token answer passes `check_org_url` before anything is sent to the instance or
+identity URL it names (https only, and a Salesforce domain or the host of the org's own login
+URL); SalesforceClient applies the same check to the stored instance URL before each session.
 """
 
 import base64
@@ -9,7 +13,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -20,6 +24,15 @@ from connections.models import Org
 
 SCOPES = "api refresh_token"
 JWT_LIFETIME_SECONDS = 180
+# Hosts Salesforce serves orgs from (My Domain, sandboxes, Lightning, setup, the old pods); any
+# name under these, plus the host of the org's own configured login URL.
+SALESFORCE_DOMAINS = (
+    "salesforce.com",  # login., test., *.my., *.sandbox.my., na1., cs1. …
+    "force.com",  # *.lightning.force.com, *.my.site.com's older *.force.com sites
+    "salesforce-setup.com",
+    "cloudforce.com",
+    "database.com",
+)
 
 
 class OAuthError(ConnectionsError):
@@ -32,6 +45,42 @@ class OAuthError(ConnectionsError):
         if description:
             text += f" ({description})"
         super().__init__(f"{text}. {hint}".strip() if hint else f"{text}.")
+
+
+class UnsafeOrgUrl(OAuthError):
+    """A token answer (or a stored instance URL) points where no credential may go."""
+
+    def __init__(self, message: str) -> None:
+        self.error = "unsafe_url"
+        self.description = ""
+        ConnectionsError.__init__(self, message)
+
+
+def allowed_hosts_text(org: Org) -> str:
+    own = urlsplit(org.login_url).hostname or "?"
+    domains = ", ".join(f"*.{domain}" for domain in SALESFORCE_DOMAINS)
+    return f"{domains}, or {own} (the host of the org's login URL)"
+
+
+def check_org_url(org: Org, url: str, *, what: str) -> None:
+    """Refuse (UnsafeOrgUrl) a URL a credential would be sent to unless it is https:// on a
+    Salesforce domain or on the host of the org's configured login URL."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    own = (urlsplit(org.login_url).hostname or "").lower()
+    why = ""
+    if parts.scheme != "https":
+        why = "is not https"
+    elif not host:
+        why = "has no host"
+    elif host != own and not any(host.endswith(f".{domain}") for domain in SALESFORCE_DOMAINS):
+        why = f"is on {host}, which is neither a Salesforce domain nor the org's login host"
+    if why:
+        raise UnsafeOrgUrl(
+            f"The {what} “{url[:200]}” {why}: orgsync sent no credentials there. An org's instance "
+            f"and identity URLs must be https:// on {allowed_hosts_text(org)}. Check the org's "
+            "login URL (a custom domain must be the org's own)."
+        )
 
 
 @dataclass(frozen=True)
@@ -116,7 +165,8 @@ def password_grant(org: Org) -> TokenGrant:
 
 def client_credentials_grant(org: Org) -> TokenGrant:
     form = {"grant_type": "client_credentials"}
-    return _token_request(org, form, auth=(org.client_id, org.client_secret))
+    # Basic auth as bytes: requests would encode text as Latin-1 and fail on anything else.
+    return _token_request(org, form, auth=(org.client_id.encode(), org.client_secret.encode()))
 
 
 def jwt_bearer_grant(org: Org) -> TokenGrant:
@@ -147,7 +197,7 @@ def new_token(org: Org) -> TokenGrant:
     return grant(org)
 
 
-def _token_request(org: Org, form: dict, auth: tuple[str, str] | None = None) -> TokenGrant:
+def _token_request(org: Org, form: dict, auth: tuple[bytes, bytes] | None = None) -> TokenGrant:
     session = build_session(ca_bundle=org.ca_bundle)
     try:
         response = session.post(f"{org.login_url}/services/oauth2/token", data=form, auth=auth)
@@ -159,7 +209,11 @@ def _token_request(org: Org, form: dict, auth: tuple[str, str] | None = None) ->
         ) from None
     except requests.RequestException as exc:
         raise OAuthError("unreachable", f"{org.login_url}: {exc.__class__.__name__}") from None
-    return validate_token_response(response)
+    grant = validate_token_response(response)
+    check_org_url(org, grant.instance_url, what="instance URL in the org's token answer")
+    if grant.identity_url:
+        check_org_url(org, grant.identity_url, what="identity URL in the org's token answer")
+    return grant
 
 
 def validate_token_response(response: requests.Response) -> TokenGrant:
@@ -167,13 +221,21 @@ def validate_token_response(response: requests.Response) -> TokenGrant:
         body = response.json()
     except ValueError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
     if response.status_code != 200 or "access_token" not in body:
         error = str(body.get("error") or f"HTTP {response.status_code}")
         raise OAuthError(error, str(body.get("error_description", "")), hint=HINTS.get(error, ""))
+    if not isinstance(body.get("instance_url"), str) or not body["instance_url"]:
+        raise OAuthError(
+            "invalid_response",
+            "the token answer has no instance_url",
+            hint="Check that the login URL is a Salesforce login host or the org's My Domain.",
+        )
     return TokenGrant(
         access_token=body["access_token"],
         instance_url=body["instance_url"].rstrip("/"),
-        identity_url=body.get("id", ""),
+        identity_url=str(body.get("id") or ""),
         refresh_token=body.get("refresh_token", ""),
         scope=body.get("scope", ""),
     )

@@ -1,7 +1,9 @@
 """Model attributes whose values live only sealed (see connections.vault).
 
 `access_token = SealedSecret()` on a model keeps the ciphertext in the text column
-`access_token_sealed`; reading the attribute opens it, assigning seals it. The row's primary key
+`access_token_sealed`; reading the attribute opens it, assigning seals it. A value that does not
+open (its key rotated away, or the ciphertext changed) reads as CredentialsUnreadable, a
+ConnectionsError the admin shows as a message. The row's primary key
 must be known before the first assignment (models using this have UUID primary keys).
 """
 
@@ -10,7 +12,8 @@ from collections.abc import Iterator
 from django.apps import apps
 from django.db import models, transaction
 
-from connections.vault import SealContext, key_id_of, keyring, open_sealed, seal
+from connections.errors import CredentialsUnreadable
+from connections.vault import SealContext, VaultError, key_id_of, keyring, open_sealed, seal
 
 
 class SealedSecret:
@@ -24,7 +27,16 @@ class SealedSecret:
         if instance is None:
             return self
         sealed = getattr(instance, self.column)
-        return open_sealed(sealed, context=self.context(instance)) if sealed else ""
+        if not sealed:
+            return ""
+        try:
+            return self.open(instance)
+        except VaultError as exc:
+            raise CredentialsUnreadable(str(exc)) from None
+
+    def open(self, instance: models.Model) -> str:
+        """The plaintext, or the vault's own VaultError (which names the key or the field)."""
+        return open_sealed(getattr(instance, self.column), context=self.context(instance))
 
     def __set__(self, instance: models.Model, value: str | None) -> None:
         sealed = seal(value, context=self.context(instance)) if value else ""
@@ -65,7 +77,7 @@ def reseal_all() -> dict[str, int]:
             if not stale:
                 continue
             for secret in stale:
-                secret.__set__(row, secret.__get__(row, model))
+                secret.__set__(row, secret.open(row))
             with transaction.atomic():
                 row.save(update_fields=[s.column for s in stale])
             counts[model._meta.label] += 1

@@ -36,15 +36,20 @@ def _record(connection: Connection, kind: str, actor: AbstractBaseUser | None, d
 def connection_validate_orgs(*, primary: Org, secondary: Org) -> None:
     """Org Sync links two different orgs of the same type (both production or both sandbox)."""
     if primary.pk == secondary.pk or (primary.org_id and primary.org_id == secondary.org_id):
-        raise InvalidConnection("The primary and secondary org must be two different orgs.")
-    for org in (primary, secondary):
+        raise InvalidConnection(
+            f"“{secondary.label}” is the primary org too: choose a different org as the secondary "
+            "org (a connection links two different orgs).",
+            field="secondary_org",
+        )
+    for field, org in (("primary_org", primary), ("secondary_org", secondary)):
         if not org.is_connected:
-            raise InvalidConnection(f"Org “{org.label}” is not connected yet: connect it first.")
+            raise InvalidConnection(f"Org “{org.label}” is not connected yet: connect it first.", field=field)
     if bool(primary.is_sandbox) != bool(secondary.is_sandbox):
         kinds = {True: "a sandbox", False: "a production org"}
         raise InvalidConnection(
             f"“{primary.label}” is {kinds[bool(primary.is_sandbox)]} but “{secondary.label}” is "
-            f"{kinds[bool(secondary.is_sandbox)]}: both orgs of a connection must be of the same type."
+            f"{kinds[bool(secondary.is_sandbox)]}: both orgs of a connection must be of the same type.",
+            field="secondary_org",
         )
 
 
@@ -182,15 +187,18 @@ def connection_resume(
 
 
 @transaction.atomic
-def connection_deactivate(*, connection: Connection, actor: AbstractBaseUser | None) -> Connection:
-    """End the connection for good: nothing more is synced over it."""
+def connection_deactivate(
+    *, connection: Connection, actor: AbstractBaseUser | None, reason: str = ""
+) -> Connection:
+    """End the connection for good: nothing more is synced over it. `reason` goes into the
+    history event's detail."""
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     if connection.status == Status.DEACTIVATED:
         raise IllegalTransition(f"Connection “{connection.name}” is already Deactivated.")
     connection.status = Status.DEACTIVATED
     connection.suspension = Connection.Suspension.NONE
     connection.save(update_fields=["status", "suspension", "updated_at"])
-    _record(connection, Kind.DEACTIVATED, actor)
+    _record(connection, Kind.DEACTIVATED, actor, reason)
     return connection
 
 

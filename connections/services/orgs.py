@@ -78,9 +78,20 @@ def org_read_facts(*, org: Org) -> Org:
     """Ask the org who we are connected as and what it is; save it on the Org."""
     client = SalesforceClient(org)
     identity = client.identity()
+    missing = [key for key in ("organization_id", "user_id") if not isinstance(identity.get(key), str)]
+    if missing or not identity["organization_id"]:
+        raise ConnectionsError(
+            f"{org.login_url} signed us in, but the org's identity answer (/services/oauth2/userinfo) "
+            f"lacks {' and '.join(missing or ['organization_id'])}: check that the login URL is a "
+            "Salesforce login host or the org's My Domain, and that the connected app has the "
+            "“api” scope."
+        )
     org.org_id = identity["organization_id"]
     org.user_id = identity["user_id"]
     org.user_username = identity.get("preferred_username") or identity.get("username", "")
+    twin = Org.objects.filter(org_id=org.org_id).exclude(pk=org.pk).first()
+    if twin is not None:
+        raise ConnectionsError(f"This org is already connected as “{twin.label}”: use Reconnect on it.")
     facts = client.query_page(
         f"SELECT Id, Name, OrganizationType, IsSandbox FROM Organization WHERE Id = '{org.org_id}'"
     ).records

@@ -55,6 +55,8 @@ def test_pkce_connect_two_orgs_then_accept_suspend_resume(page, live_server, sfe
 
     for button, status in (("Accept", "Active"), ("Suspend", "Suspended"), ("Resume", "Active")):
         page.get_by_role("button", name=button).click()
+        if button == "Suspend":  # suspending asks first (an optional reason goes into the history)
+            page.get_by_role("button", name="Yes, suspend").click()
         expect(page.locator(".field-status .readonly")).to_have_text(status)
 
     history = page.locator("#events-group tbody tr.has_original")

@@ -37,7 +37,7 @@ def transition_url(connection: Connection, action: str) -> str:
 )
 def test_manager_changes_status_and_history_shows_it(manager_client, start, action, end):
     connection = ConnectionFactory(status=start, suspension="admin" if start == Status.SUSPENDED else "")
-    response = manager_client.post(transition_url(connection, action))
+    response = manager_client.post(transition_url(connection, action), {"confirmed": "yes"})
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.status == end
@@ -61,9 +61,73 @@ def test_operator_forged_transition_is_403(operator_client, action):
     assert connection.status == Status.ACTIVE and not connection.events.exists()
 
 
-def test_transitions_need_post(manager_client):
+@pytest.mark.parametrize(("status", "action"), [(Status.INVITED, "accept"), (Status.SUSPENDED, "resume")])
+def test_one_click_transitions_need_post(manager_client, status, action):
+    connection = ConnectionFactory(status=status, suspension="admin" if status == Status.SUSPENDED else "")
+    assert manager_client.get(transition_url(connection, action)).status_code == 405
+    connection.refresh_from_db()
+    assert connection.status == status and not connection.events.exists()
+
+
+def test_deactivate_asks_first_saying_it_is_for_good_and_what_is_pending(manager_client):
+    from replication.models import RecordQueueItem
+
     connection = ConnectionFactory(status=Status.ACTIVE)
-    assert manager_client.get(transition_url(connection, "suspend")).status_code == 405
+    for n in range(3):
+        RecordQueueItem.objects.create(
+            connection=connection, direction="p2s", source_object="Account", source_id=f"001{n:015d}"
+        )
+    url = transition_url(connection, "deactivate")
+    for ask in (manager_client.get(url), manager_client.post(url)):  # a POST without "confirmed" asks too
+        assert ask.status_code == 200
+        html = ask.content.decode()
+        assert "for good" in html and "3 items pending" in html and 'name="reason"' in html
+        assert 'name="confirmed" value="yes"' in html
+    connection.refresh_from_db()
+    assert connection.status == Status.ACTIVE and not connection.events.exists(), "asking changes nothing"
+
+    done = manager_client.post(url, {"confirmed": "yes", "reason": "  Org retired after the merger  "})
+    assert done.status_code == 302
+    connection.refresh_from_db()
+    assert connection.status == Status.DEACTIVATED
+    event = connection.events.get()
+    assert event.kind == "deactivated" and event.detail == "Org retired after the merger"
+
+
+def test_suspend_asks_first_saying_changes_keep_queueing(manager_client):
+    connection = ConnectionFactory(status=Status.ACTIVE)
+    url = transition_url(connection, "suspend")
+    html = manager_client.get(url).content.decode()
+    assert "keep queueing" in html and "0 items pending" in html
+    connection.refresh_from_db()
+    assert connection.status == Status.ACTIVE
+    manager_client.post(url, {"confirmed": "yes", "reason": "Release weekend"})
+    connection.refresh_from_db()
+    assert connection.status == Status.SUSPENDED
+    assert connection.events.get(kind="admin_suspended").detail == "Release weekend"
+
+
+def test_confirming_without_a_reason_works_and_a_long_reason_is_refused(manager_client):
+    connection = ConnectionFactory(status=Status.ACTIVE)
+    url = transition_url(connection, "suspend")
+    refused = manager_client.post(url, {"confirmed": "yes", "reason": "x" * 501})
+    assert refused.status_code == 200 and "under 500 characters" in refused.content.decode()
+    connection.refresh_from_db()
+    assert connection.status == Status.ACTIVE
+    assert manager_client.post(url, {"confirmed": "yes"}).status_code == 302
+    connection.refresh_from_db()
+    assert connection.status == Status.SUSPENDED
+
+
+def test_confirmation_of_a_transition_the_status_does_not_allow_offers_no_button(manager_client):
+    connection = ConnectionFactory(status=Status.DEACTIVATED)
+    html = manager_client.get(transition_url(connection, "deactivate")).content.decode()
+    assert "is not possible now" in html and 'name="confirmed"' not in html
+
+
+def test_operator_cannot_even_see_the_confirmation(operator_client):
+    connection = ConnectionFactory(status=Status.ACTIVE)
+    assert operator_client.get(transition_url(connection, "deactivate")).status_code == 403
 
 
 def test_operator_sees_connections_without_buttons(operator_client):

@@ -6,8 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection as db
 
+from connections.errors import CREDENTIALS_UNREADABLE, CredentialsUnreadable
 from connections.models import Org
-from connections.vault import VaultError, key_id_of
+from connections.vault import key_id_of
 from tests.factories import OrgFactory
 
 OLD = "old:" + base64.b64encode(b"o" * 32).decode()
@@ -41,14 +42,15 @@ def test_secrets_are_stored_only_as_ciphertext():
 def test_a_secret_copied_to_another_org_does_not_open():
     victim, thief = OrgFactory(), OrgFactory()
     Org.objects.filter(pk=thief.pk).update(access_token_sealed=victim.access_token_sealed)
-    with pytest.raises(VaultError):
+    with pytest.raises(CredentialsUnreadable, match="reconnect the org") as error:
         _ = Org.objects.get(pk=thief.pk).access_token
+    assert "access_token" in error.value.detail and "copied from another row" in error.value.detail
 
 
 def test_a_secret_copied_to_another_field_does_not_open():
     org = OrgFactory()
     Org.objects.filter(pk=org.pk).update(refresh_token_sealed=org.access_token_sealed)
-    with pytest.raises(VaultError):
+    with pytest.raises(CredentialsUnreadable):
         _ = Org.objects.get(pk=org.pk).refresh_token
 
 
@@ -76,3 +78,13 @@ def test_rotation_without_the_old_key_fails_naming_the_variable(settings):
     settings.ORGSYNC_ENCRYPTION_KEYS = NEW
     with pytest.raises(CommandError, match="not in ORGSYNC_ENCRYPTION_KEYS"):
         call_command("rotate_encryption_keys")
+
+
+def test_a_secret_whose_key_was_rotated_away_reads_as_unreadable_credentials(settings):
+    settings.ORGSYNC_ENCRYPTION_KEYS = OLD
+    org = OrgFactory()
+    settings.ORGSYNC_ENCRYPTION_KEYS = NEW
+    with pytest.raises(CredentialsUnreadable) as error:
+        _ = Org.objects.get(pk=org.pk).access_token
+    assert str(error.value) == CREDENTIALS_UNREADABLE
+    assert "'old'" in error.value.detail and "ORGSYNC_ENCRYPTION_KEYS" in error.value.detail
