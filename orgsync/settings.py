@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orgsync.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,8 +143,46 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "orgsync"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- The edge: HTTPS, headers, Content-Security-Policy (see docs/production.md) ---
+# Off by default so `make run` keeps working on http://127.0.0.1:8000 even with DEBUG off.
+# ORGSYNC_HTTPS=true is the one switch for production behind a TLS proxy: it turns on the HTTPS
+# redirect, HSTS for a year, secure cookies and trusting the proxy's X-Forwarded-Proto; each
+# piece below can still be set on its own.
+ORGSYNC_HTTPS = env.bool("ORGSYNC_HTTPS", default=False)
+ORGSYNC_BEHIND_TLS_PROXY = env.bool("ORGSYNC_BEHIND_TLS_PROXY", default=ORGSYNC_HTTPS)
+# Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto: otherwise any
+# client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if ORGSYNC_BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=ORGSYNC_HTTPS)
+# /healthz answers plain HTTP probes from the host or the orchestrator.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if ORGSYNC_HTTPS else 0)
+# Subdomains of the console's own host name (e.g. *.orgsync.example.com), not of example.com.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=ORGSYNC_HTTPS)
+# Preloading is a commitment for a whole registrable domain, made by its owner: opt-in only,
+# and `check --deploy` does not nag about it while it is off.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=ORGSYNC_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+SECURE_CONTENT_TYPE_NOSNIFF = env.bool("SECURE_CONTENT_TYPE_NOSNIFF", default=True)
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+X_FRAME_OPTIONS = env.str("X_FRAME_OPTIONS", default="DENY")
+# Content-Security-Policy, sent by orgsync.security.ContentSecurityPolicyMiddleware. No inline
+# scripts; inline styles stay allowed (style="width: …" progress bars). img data: is the MFA QR
+# code. form-action allows https: because "Connect New Org" answers its POST with a redirect to
+# the org's login page, which Chromium checks against form-action.
+ORGSYNC_CSP = env.str(
+    "ORGSYNC_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self' https:; frame-ancestors 'none'"
+    ),
+)
+# true: the browser reports violations (console) but enforces nothing.
+ORGSYNC_CSP_REPORT_ONLY = env.bool("ORGSYNC_CSP_REPORT_ONLY", default=False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

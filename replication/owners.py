@@ -20,7 +20,8 @@ the connection owner, and failing that the primary org's connected user.
 Users are read live with batched SOQL — at most one query per org for a whole batch of records
 (per :data:`LOOKUP_CHUNK` names) — and cached for the resolver's lifetime; give each run its own
 resolver so deactivations are noticed. Inactive users are never chosen. Every fallback adds a line
-to :attr:`OwnerResolver.warnings` for the caller to log.
+to :attr:`OwnerResolver.warnings` for the caller to log: it names users by Id only, never by
+username or name.
 """
 
 from __future__ import annotations
@@ -254,8 +255,11 @@ class OwnerResolver:
         match = self._match_username(source_user.username)
         if match:
             return match.id
-        wanted = " or ".join(target_usernames(source_user.username, self.direction))
-        return self._fall_back(f"no active user {wanted} in the target org for {source_user}")
+        # Ids only: these lines are logged (no usernames or names in logs).
+        return self._fall_back(
+            f"the source owner {source_user.id} has no active user with its username (or its "
+            f"{DR_SUFFIX} form) in the target org"
+        )
 
     def matching_users(self, source_user_ids: Iterable[str]) -> dict[str, str]:
         """Source user Id → the active target user with its username (the ``.dr`` rule), for
@@ -278,8 +282,7 @@ class OwnerResolver:
     def _passed_through(self, source_owner_id: str) -> str:
         if self.target_users.active(source_owner_id):
             return normalize_id(source_owner_id) or source_owner_id
-        user = self.target_users.by_id(source_owner_id)
-        state = f"{user} is inactive" if user else "does not exist"
+        state = "is inactive" if self.target_users.by_id(source_owner_id) else "does not exist"
         return self._fall_back(f"pass through: the owner {source_owner_id} {state} in the target org")
 
     def _fixed(self) -> str:

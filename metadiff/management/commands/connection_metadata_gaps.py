@@ -4,9 +4,12 @@ any (for scripts)."""
 
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from connections.errors import ConnectionsError
+from metadiff.errors import MetadiffError
 from metadiff.gaps import connection_metadata_gaps
+from replication.errors import ReplicationError
 from replication.management.commands.sync_once import find_connection
 
 
@@ -21,7 +24,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, connection: str, **options) -> None:
         found = find_connection(connection)
-        gaps = connection_metadata_gaps(found)
+        try:
+            gaps = connection_metadata_gaps(found)
+        except (ConnectionsError, MetadiffError, ReplicationError) as exc:
+            raise CommandError(f"{found}: {' '.join(str(exc).split())}") from None
         if not gaps:
             self.stdout.write(f"{found}: no metadata gaps: the published fields match.")
             return

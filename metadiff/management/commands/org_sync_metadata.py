@@ -8,6 +8,7 @@ deleted with `--delete`. Without `--yes` it prints what it would deploy and stop
 
 from django.core.management.base import BaseCommand, CommandError
 
+from connections.errors import ConnectionsError
 from metadiff import services
 from metadiff.errors import MetadiffError
 from metadiff.models import Deployment, DiffRun
@@ -34,6 +35,10 @@ class Command(BaseCommand):
         run = DiffRun.objects.filter(pk=options["run_id"]).first()
         if run is None:
             raise CommandError(f"No differences run {options['run_id']}.")
+        if run.status != DiffRun.Status.SUCCEEDED:
+            raise CommandError(
+                f"Run {run.pk} has not finished successfully ({run.get_status_display()}): nothing to deploy."
+            )
         rows = list(run.components.all())
         additions = [(c.type, c.full_name) for c in rows if c.can_add]
         deletions = [(c.type, c.full_name) for c in rows if c.can_delete] if options["delete"] else []
@@ -53,8 +58,8 @@ class Command(BaseCommand):
                 test_level=options["test_level"],
                 run_tests=options["tests"].split(","),
             )
-        except MetadiffError as exc:
-            raise CommandError(str(exc)) from None
+        except (MetadiffError, ConnectionsError) as exc:
+            raise CommandError(" ".join(str(exc).split())) from None
         deployment.refresh_from_db()
         self.stdout.write(deployment.log.rstrip())
         if deployment.status == Deployment.Status.FAILED:
