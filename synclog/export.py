@@ -1,4 +1,10 @@
-"""Streamed CSV of the sync log and of the record queue (whatever the changelist shows)."""
+"""Streamed CSV of the sync log and of the record queue (whatever the changelist shows).
+
+The rows are the changelist's own (`get_changelist_instance(request).queryset`: its filters,
+search and order); a query parameter the changelist cannot use is a 400 naming it
+(orgsync.request_guard), never a 500. Cells use the admin's words: the labels of directions,
+actions and statuses ("Primary → secondary", "Generic Insert", "Failed"), not the stored codes.
+"""
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
@@ -30,19 +36,24 @@ def record_url(org, record_id: str) -> str:
 
 
 def _log_row(entry: SyncLog) -> list:
+    # SyncLog's direction and action are plain CharFields (no choices, no get_FOO_display()):
+    # the sync log admin's own labels, so the file says what its columns say. Imported here:
+    # synclog.admin imports this module.
+    from synclog.admin import action_label, direction_label
+
     source_org, target_org = direction_orgs(entry.connection, entry.direction)
     return [
         entry.pk,
         entry.created_at.isoformat(),
         entry.updated_at.isoformat(),
         entry.connection.name,
-        entry.direction,
+        direction_label(entry.direction),
         entry.source_object,
         entry.source_id,
         record_url(source_org, entry.source_id),
         entry.target_id,
         record_url(target_org, entry.target_id),
-        entry.action,
+        action_label(entry.action),
         entry.get_status_display(),
         entry.error_code,
         entry.message,
@@ -64,7 +75,7 @@ def _queue_row(item: RecordQueueItem) -> list:
         item.pk,
         item.enqueued_at.isoformat(),
         item.connection.name,
-        item.direction,
+        item.get_direction_display(),
         item.source_object,
         item.source_id,
         record_url(source_org, item.source_id),

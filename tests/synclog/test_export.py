@@ -71,3 +71,42 @@ def test_queue_export_follows_filters(operator_client):
 def test_export_needs_view_permission(client):
     client.force_login(UserFactory())
     assert client.get(reverse("admin:synclog_synclog_export")).status_code == 403
+
+
+def test_the_csv_uses_the_admins_labels_not_the_stored_codes(operator_client):
+    SyncLogFactory(direction="s2p", action="generic_insert")
+    [row] = rows(operator_client.get(reverse("admin:synclog_synclog_export")))
+    assert (row["direction"], row["action"], row["status"]) == (
+        "Secondary → primary",
+        "Generic Insert",
+        "Failed",
+    )
+    RecordQueueItemFactory(direction="p2s")
+    [row] = rows(operator_client.get(reverse("admin:replication_recordqueueitem_export")))
+    assert (row["direction"], row["action"], row["status"]) == (
+        "Primary → secondary",
+        "Generic Update",
+        "Queued",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url_name", "name", "value"),
+    [
+        ("admin:synclog_synclog_export", "no_such_column", "1"),
+        ("admin:synclog_synclog_export", "updated_at__lt", "'; DROP TABLE x;--"),
+        ("admin:synclog_synclog_export", "updated_at__year", "é€𝄞"),
+        ("admin:replication_recordqueueitem_export", "enqueued_at__gte", "not a date"),
+        ("admin:replication_recordqueueitem_export", "connection__name__zz", "x"),
+    ],
+)
+def test_a_parameter_the_changelist_cannot_use_is_a_400_naming_it(
+    operator_client, settings, url_name, name, value
+):
+    guard = "orgsync.request_guard.RequestGuardMiddleware"  # orgsync/settings.py MIDDLEWARE
+    if guard not in settings.MIDDLEWARE:
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, guard]
+    SyncLogFactory()
+    response = operator_client.get(reverse(url_name), {"status__exact": "failed", name: value})
+    assert response.status_code == 400
+    assert f"Request parameter “{name}” does not fit this list" in response.content.decode()
