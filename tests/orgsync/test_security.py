@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from orgsync.security import INLINE_SCRIPT_VIEWS, allow_inline_scripts
-from tests.factories import UserFactory
+from replication.models import BulkSync
+from tests.factories import ConnectionFactory, UserFactory
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TEST_ENCRYPTION_KEY = "test:b3Jnc3luYy10ZXN0LWtleS1ub3QtZm9yLXByb2QtMzI="
@@ -201,15 +202,44 @@ def test_csp_on_login_and_admin(client):
         assert policy["form-action"] == ["'self'", "https:"], "Connect New Org redirects to the org"
 
 
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
+
+
+def test_no_template_holds_an_inline_script():
+    """Only <script src=…> (and json_script's data block, which is not run) in our templates."""
+    inline = {
+        str(path.relative_to(PROJECT_DIR)): INLINE_SCRIPT.findall(path.read_text())
+        for path in (PROJECT_DIR / "templates").rglob("*.html")
+    }
+    assert not {path: tags for path, tags in inline.items() if tags}
+
+
 @pytest.mark.django_db
-def test_pages_with_inline_scripts_still_get_them(client):
-    """Until their templates move the scripts to static files (see orgsync.security)."""
+def test_the_formerly_excepted_pages_get_the_strict_policy_and_run_no_inline_script(client):
     client.force_login(UserFactory(is_superuser=True))
-    response = client.get("/admin/metadiff/diffrun/")
-    assert response.status_code == 200
-    assert "admin:metadiff_diffrun_changelist" in INLINE_SCRIPT_VIEWS
-    assert directives(response)["script-src"] == ["'self'", "'unsafe-inline'"]
+    connection = ConnectionFactory()
+    running = BulkSync.objects.create(connection=connection, status=BulkSync.Status.RUNNING)
+    pages = {
+        "/admin/metadiff/diffrun/": "orgsync/diffrun.js",
+        f"/admin/replication/bulksync/start/{connection.pk}/": "orgsync/bulksync.js",
+        f"/admin/replication/bulksync/{running.pk}/change/": "orgsync/bulksync.js",
+    }
+    for url, script in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert directives(response)["script-src"] == ["'self'"], url
+        html = response.content.decode()
+        assert f'src="/static/{script}"' in html, url
+        assert not INLINE_SCRIPT.findall(html), url
+    progress = client.get(f"/admin/replication/bulksync/{running.pk}/change/").content.decode()
+    assert f'data-status-url="/admin/replication/bulksync/{running.pk}/status.json"' in progress
+    assert 'data-poll-seconds="2"' in progress and 'data-stamp="running:' in progress
     assert directives(client.get("/admin/connections/connection/"))["script-src"] == ["'self'"]
+
+
+def test_the_static_scripts_exist():
+    for name in ("diffrun.js", "bulksync.js"):
+        assert (PROJECT_DIR / "static" / "orgsync" / name).is_file()
 
 
 @pytest.mark.django_db
@@ -224,11 +254,3 @@ def test_report_only(client):
 @override_settings(ORGSYNC_CSP="")
 def test_empty_policy_sends_none(client):
     assert "Content-Security-Policy" not in client.get("/accounts/login/")
-
-
-def test_allow_inline_scripts():
-    assert allow_inline_scripts("default-src 'self'; script-src 'self'") == (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'"
-    )
-    assert allow_inline_scripts("default-src 'self'") == "default-src 'self' 'unsafe-inline'"
-    assert allow_inline_scripts("script-src 'unsafe-inline'") == "script-src 'unsafe-inline'"
