@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from connections.forms import connected_orgs
 from connections.models import Connection
 from metadiff import connection_sync, services
 from metadiff.compare import STATE_LABELS, State
@@ -52,6 +53,12 @@ class OrgDifferenceAdmin(admin.ModelAdmin):
         "batch_size",
     )
     actions = ("get_differences",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """Only connected orgs: a failed browser sign-in leaves an org without an org id behind."""
+        if db_field.name in ("source_org", "destination_org"):
+            kwargs["queryset"] = connected_orgs()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="schedule")
     def scheduled(self, difference: OrgDifference) -> str:

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from metadiff.models import Deployment, DiffRun, OrgDifference
 from orgsync.roles import ADMINISTRATORS, OPERATORS
-from tests.factories import UserFactory
+from tests.factories import OrgFactory, UserFactory
 
 
 @pytest.fixture
@@ -44,6 +44,25 @@ def test_same_org_twice_is_refused(admin_client, pair):
         },
     )
     assert answer.status_code == 200 and "Choose an org other than the source org" in answer.text
+
+
+def test_an_org_never_connected_cannot_be_compared(admin_client, pair):
+    """A failed browser sign-in leaves an org without an org id: it is not offered."""
+    half = OrgFactory(label="half-connected", org_id="")
+    page = admin_client.get(reverse("admin:metadiff_orgdifference_add")).text
+    assert "half-connected" not in page and str(pair.source_org) in page
+    answer = admin_client.post(
+        reverse("admin:metadiff_orgdifference_add"),
+        {
+            "name": "x",
+            "source_org": half.pk,
+            "destination_org": pair.destination_org.pk,
+            "profile_batch_size": 500,
+            "batch_size": 2000,
+        },
+    )
+    assert answer.status_code == 200 and "Select a valid choice" in answer.text
+    assert not OrgDifference.objects.exists()
 
 
 def test_every_page_opens_and_synchronize_deploys(admin_client, pair):
