@@ -62,18 +62,7 @@ EXACT_VALUES = (
 # (method, URL name, parameter, hostile value name, database vendor or "any"): the 5xx answers
 # known today. Empty this set as they are fixed; a 5xx not listed here fails the test, and a
 # listed one that no longer happens is reported as a warning (then remove it).
-KNOWN_500: set[tuple[str, str, str, str, str]] = {
-    # fixed by the connections/replication work in progress: none left (NUL in the connection
-    # and publication filters is the request guard's 400 now).
-    #
-    # Django's own auth admin on SQLite: a 40-digit id in the permissions / groups multiple
-    # choice reaches the database (`pk__in`) and sqlite3 raises OverflowError ("Python int too
-    # large to convert to SQLite INTEGER"); PostgreSQL answers a form error. POST values are not
-    # range-checked by the guard (a form field is text: a consumer secret can be 19 digits).
-    ("POST", "admin:auth_group_add", "<every field>", "digits40", "sqlite"),
-    ("POST", "admin:auth_group_change", "<every field>", "digits40", "sqlite"),
-    ("POST", "admin:auth_user_change", "<every field>", "digits40", "sqlite"),
-}
+KNOWN_500: set[tuple[str, str, str, str, str]] = set()  # (method, url name, parameter, value, vendor)
 
 
 def known_500() -> set[tuple[str, str, str, str]]:
