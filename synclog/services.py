@@ -172,7 +172,9 @@ def sync_log_retry(*, entries: QuerySet[SyncLog], actor: AbstractBaseUser | None
         status=Status.RETRYING, retried_at=timezone.now(), retried_by=actor
     )
     if todo:
-        logger.info("retry of %d failed records asked by %s", len(todo), actor or "orgsync")
+        logger.info(
+            "retry of %d failed records asked by user %s", len(todo), actor.pk if actor else "orgsync"
+        )
     return RetryResult(retried=len(todo), already_retrying=len(chosen) - len(todo))
 
 

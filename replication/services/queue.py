@@ -28,7 +28,7 @@ def queue_item_retry(*, items: QuerySet[RecordQueueItem], actor: AbstractBaseUse
         next_cycle_at=now, idle_cycles=0
     )
     if changed:
-        logger.info("%d queue items made due now by %s", changed, actor or "orgsync")
+        logger.info("%d queue items made due now by user %s", changed, actor.pk if actor else "orgsync")
     return changed
 
 
@@ -37,7 +37,7 @@ def queue_item_remove(*, items: QuerySet[RecordQueueItem], actor: AbstractBaseUs
     """Take `items` out of the queue for good: the change is not sent (a later edit of the
     record queues it again). A worker holding one finds it gone and moves on."""
     removed, _ = RecordQueueItem.objects.filter(pk__in=list(items.values_list("pk", flat=True))).delete()
-    logger.info("%d queue items removed by %s", removed, actor or "orgsync")
+    logger.info("%d queue items removed by user %s", removed, actor.pk if actor else "orgsync")
     return removed
 
 
@@ -110,5 +110,5 @@ def queue_item_ignore(*, items: QuerySet[RecordQueueItem], actor: AbstractBaseUs
     pending = [i for i in chosen if i.status == QueueStatus.PENDING_ACCEPTANCE]
     queue_items_reject(items=pending, actor=actor)
     RecordQueueItem.objects.filter(pk__in=[i.pk for i in chosen]).delete()
-    logger.info("%d queue items ignored by %s", len(chosen), who)
+    logger.info("%d queue items ignored by user %s", len(chosen), actor.pk if actor else "orgsync")
     return len(chosen)
