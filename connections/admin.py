@@ -10,7 +10,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from connections import services
+from connections import admin_sections, services
 from connections.errors import ConnectionsError
 from connections.forms import ConnectionForm, OrgForm
 from connections.models import Connection, Org
@@ -247,8 +247,10 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.transition_view)
+        hub_action = self.admin_site.admin_view(self.hub_action_view)
         return [
             path("<int:pk>/transition/<str:action>/", view, name="connections_connection_transition"),
+            path("<int:pk>/hub/<slug:name>/", hub_action, name="connections_connection_hub_action"),
             *super().get_urls(),
         ]
 
@@ -257,12 +259,19 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         buttons = (
             self.available_transitions(connection) if connection and request.user.has_perm(MANAGE) else []
         )
-        from replication.admin_bulk import connection_button  # replication builds on connections
-
-        bulk = connection_button(connection) if connection and request.user.has_perm(MANAGE) else None
+        # The hub: what replication, synclog and metadiff registered (connections imports none of them).
+        hub = admin_sections.Hub(request, connection) if connection else None
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "transitions": buttons, "bulk_sync": bulk}
+            request, object_id, form_url, {**(extra_context or {}), "transitions": buttons, "hub": hub}
         )
+
+    def hub_action_view(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
+        """A button of a hub section (registered with `admin_sections.register_action`); the
+        action checks what it needs beyond viewing the connection."""
+        connection = get_object_or_404(Connection, pk=pk)
+        if not self.has_view_permission(request, connection):
+            raise PermissionDenied
+        return admin_sections.run_action(request, connection, name)
 
     @staticmethod
     def available_transitions(connection: Connection) -> list[str]:

@@ -6,3 +6,8 @@ class ReplicationConfig(AppConfig):
 
     name = "replication"
     verbose_name = "Replication"
+
+    def ready(self) -> None:
+        from replication import admin_sections
+
+        admin_sections.register()  # its part of the connection page (connections.admin_sections)

@@ -6,3 +6,8 @@ class SynclogConfig(AppConfig):
 
     name = "synclog"
     verbose_name = "Sync log"
+
+    def ready(self) -> None:
+        from synclog import admin_sections
+
+        admin_sections.register()  # its part of the connection page (connections.admin_sections)
