@@ -56,6 +56,7 @@ from replication.models import (
     RecordQueueItem,
 )
 from replication.owners import soql_string
+from synclog.redact import safe_message
 from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class Applier:
         except CYCLE_STOPS:
             raise
         except SalesforceApiError as exc:
-            logger.warning("apply of %s paused: %s", plan.source_object, exc)
+            logger.warning("apply of %s paused: %s", plan.source_object, safe_message(str(exc)))
             if exc.error_code in SUSPENDING_CODES or exc.status == 503 or isinstance(exc, RetryableError):
                 queue.release(self._still_claimed(batch), delay=READ_FAILURE_WAIT)
                 self._suspend_if_unavailable(exc)

@@ -21,6 +21,7 @@ from replication.engine.runs import recorded_run
 from replication.engine.users import sync_users
 from replication.models import Direction, RecordLink
 from synclog.models import SyncRun
+from synclog.redact import safe_message
 
 logger = logging.getLogger(__name__)
 MAX_APPLY_ROUNDS = 20
@@ -180,7 +181,7 @@ def _sync_users(ctx: EngineContext, connection: Connection, report: CycleReport)
     try:
         users = sync_users(ctx, connection)
     except SalesforceApiError as exc:
-        logger.warning("user sync of connection %s failed: %s", connection.pk, exc)
+        logger.warning("user sync of connection %s failed: %s", connection.pk, safe_message(str(exc)))
         report.suspended = _suspend_if_unavailable(connection, exc) or report.suspended
     else:
         report.written += users.written + users.failed

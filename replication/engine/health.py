@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from connections.models import Connection
 from replication.models import EngineSchedule
 from synclog.liveness import CYCLE_FAILED, CYCLE_LOG
+from synclog.redact import safe_message
 from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def cycle_failed(connection: Connection, exc: BaseException) -> None:
             final=True,
         )
     except DatabaseError:  # the database itself is what failed: the worker log has it
-        logger.warning("connection %s: cycle failure not recorded: %s", connection.pk, summary)
+        logger.warning("connection %s: cycle failure not recorded: %s", connection.pk, safe_message(summary))
 
 
 def cycle_succeeded(connection: Connection) -> None:
