@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--edition", default="Developer Edition")
     create.add_argument("--sandbox", action="store_true")
-    create.add_argument("--instance-url", default=f"https://127.0.0.1:{DEFAULT_PORT}")
+    create.add_argument(
+        "--instance-url",
+        default=None,
+        help=f"default: the server running on the data dir, else https://127.0.0.1:{DEFAULT_PORT}",
+    )
 
     seed = sub.add_parser("seed", help="load seed data into an org")
     _common(seed)
@@ -92,7 +96,7 @@ def _emit(args: argparse.Namespace, data: dict[str, Any]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from sfemu.server.runner import build_state, serve
+    from sfemu.server.runner import build_state, public_url, serve
     from sfemu.tls import ensure_tls
 
     logging.basicConfig(
@@ -104,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _emit(
         args,
         {
-            "url": f"https://{args.host}:{args.port}",
+            "url": public_url(args.host, args.port),
             "ca_path": str(tls.ca_path.resolve()),
             "data_dir": str(data_dir.resolve()),
         },
@@ -115,9 +119,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_org_create(args: argparse.Namespace) -> int:
-    from sfemu.server.runner import build_state
+    from sfemu.server.runner import build_state, running_server_url
 
     state = build_state(args.data_dir)
+    instance_url = (
+        args.instance_url or running_server_url(args.data_dir) or f"https://127.0.0.1:{DEFAULT_PORT}"
+    )
     try:
         creds = state.instance.create_org(args.name, edition=args.edition, sandbox=args.sandbox)
     except ValueError as exc:
@@ -133,7 +140,7 @@ def cmd_org_create(args: argparse.Namespace) -> int:
             "security_token": creds.security_token,
             "user_id": creds.admin_user_id,
             "access_token": token,
-            "instance_url": args.instance_url,
+            "instance_url": instance_url,
         },
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,8 +82,7 @@ class Instance:
         ensure_index(self.store)  # SystemModstamp windows ordered by (SystemModstamp, Id)
         self._lock = threading.RLock()
         self._orgs: dict[str, Org] = {}
-        for org_id, name, data in self.store.list_orgs():
-            self._orgs[org_id] = Org(self, org_id, name, data)
+        self._refresh()
 
     def close(self) -> None:
         self.store.close()
@@ -105,53 +105,85 @@ class Instance:
 
     # --- orgs ----------------------------------------------------------------------------
 
+    def _refresh(self) -> None:
+        """Pick up orgs another process (the CLI, a second server) committed to the data dir.
+
+        An org is created in one transaction, so what is committed is complete. Call with
+        ``self._lock`` held (or from ``__init__``).
+        """
+        for org_id, name, data in self.store.list_orgs():
+            if org_id not in self._orgs:
+                self._orgs[org_id] = Org(self, org_id, name, data)
+
     def orgs(self) -> list[Org]:
         with self._lock:
+            self._refresh()
             return list(self._orgs.values())
 
     def org(self, org_id: str) -> Org:
-        """The org with this 15/18-char id; KeyError when unknown."""
+        """The org with this 15/18-char id; KeyError when unknown (also on disk)."""
         canonical = ids.normalize(org_id)
+        if canonical is None:
+            raise KeyError(org_id)
         with self._lock:
-            if canonical is None or canonical not in self._orgs:
+            if canonical not in self._orgs:
+                self._refresh()
+            if canonical not in self._orgs:
                 raise KeyError(org_id)
             return self._orgs[canonical]
 
     def org_by_name(self, name: str) -> Org:
         with self._lock:
-            for org in self._orgs.values():
-                if org.name.lower() == name.lower():
-                    return org
+            for attempt in range(2):
+                for org in self._orgs.values():
+                    if org.name.lower() == name.lower():
+                        return org
+                if attempt == 0:
+                    self._refresh()
         raise KeyError(name)
 
     def create_org(
         self, name: str, *, edition: str = "Developer Edition", sandbox: bool = False
     ) -> OrgCredentials:
-        """A new org with its Organization row, profiles, a role and an admin user."""
-        with self._lock:
-            if any(o.name.lower() == name.lower() for o in self._orgs.values()):
-                raise ValueError(f"an org named {name!r} already exists")
-            pod = ids.random_pod(self.rng)
-            seq = self.store.allocate_sequence(pod, "00D", 1, ids.sequence_start(self.rng))
-            org_id = ids.make_id("00D", pod, seq)
-            slug = slugify(name)
-            data = {
-                "edition": edition,
-                "sandbox": sandbox,
-                "pod": pod,
-                "instance_name": ("CS" if sandbox else "") + INSTANCE_NAMES.get(pod, "USA100"),
-                "created": format_datetime(self.clock.now()),
-                "domain": f"{slug}.sfemu.org",
-                "options": {},
-                "next_custom_prefix": self.rng.randrange(0, 40),
-            }
-            self.store.insert_org(org_id, name, data)
-            org = Org(self, org_id, name, data)
-            self._orgs[org_id] = org
-            creds = _setup_org(org, slug)
-            return OrgCredentials(
-                org_id, name, creds.username, creds.password, creds.security_token, creds.user_id
-            )
+        """A new org with its Organization row, profiles, a role and an admin user.
+
+        One write transaction: another process sharing the data dir sees the whole org or none
+        of it, and two processes creating the same name cannot both succeed.
+        """
+        try:
+            # the write lock first, then ours: nothing holds ``_lock`` while waiting to write
+            with self.store.write(), self._lock:
+                self._refresh()  # inside the write transaction: sees every committed org
+                if any(o.name.lower() == name.lower() for o in self._orgs.values()):
+                    raise ValueError(f"an org named {name!r} already exists")
+                org_id = ""
+                try:
+                    pod = ids.random_pod(self.rng)
+                    seq = self.store.allocate_sequence(pod, "00D", 1, ids.sequence_start(self.rng))
+                    org_id = ids.make_id("00D", pod, seq)
+                    slug = slugify(name)
+                    data = {
+                        "edition": edition,
+                        "sandbox": sandbox,
+                        "pod": pod,
+                        "instance_name": ("CS" if sandbox else "") + INSTANCE_NAMES.get(pod, "USA100"),
+                        "created": format_datetime(self.clock.now()),
+                        "domain": f"{slug}.sfemu.org",
+                        "options": {},
+                        "next_custom_prefix": self.rng.randrange(0, 40),
+                    }
+                    self.store.insert_org(org_id, name, data)
+                    org = Org(self, org_id, name, data)
+                    self._orgs[org_id] = org
+                    creds = _setup_org(org, slug)
+                except BaseException:
+                    self._orgs.pop(org_id, None)
+                    raise
+        except sqlite3.IntegrityError:
+            raise ValueError(f"an org named {name!r} already exists") from None
+        return OrgCredentials(
+            org_id, name, creds.username, creds.password, creds.security_token, creds.user_id
+        )
 
     # --- users ---------------------------------------------------------------------------
 

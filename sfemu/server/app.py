@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sfemu.server import control
 from sfemu.server.authorize import authorize_endpoint
@@ -28,6 +31,23 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
 def _both(path: str, endpoint: Endpoint, methods: list[str]) -> list[Route]:
     """The route with and without a trailing slash (Salesforce accepts both, no redirect)."""
     return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
+
+
+class CollapseSlashes:
+    """``//services/data/…`` is ``/services/data/…``: Salesforce serves a path with repeated
+    slashes (``sf org login access-token --instance-url https://host/`` stores the trailing slash
+    and joins paths onto it), so every route — REST, Bulk, SOAP, OAuth — sees them collapsed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope)
+            scope["path"] = re.sub(r"/{2,}", "/", scope["path"])
+            if scope.get("raw_path"):
+                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
+        await self.app(scope, receive, send)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -58,6 +78,7 @@ def create_app(state: ServerState) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(CollapseSlashes)],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.router.redirect_slashes = False

@@ -10,7 +10,8 @@ from sfemu.errors import SalesforceError
 from sfemu.server.dispatch import RestRoute, route
 from sfemu.server.http import ApiRequest, ApiResponse, not_found
 from sfemu.server.state import Ctx
-from sfemu.tooling_source import OBJECTS, tooling_query
+from sfemu.soql.columns import column_metadata
+from sfemu.tooling_source import OBJECTS, ToolingSource, tooling_query
 
 WRITABLE = {"customfield": "CustomField"}
 
@@ -65,6 +66,9 @@ def query(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
     soql = req.query.get("q")
     if soql is None or not soql.strip():
         raise SalesforceError("MALFORMED_QUERY", "A query string has to be specified", status=400)
+    if req.query.get("columns", "").lower() == "true":  # the Salesforce CLI's column lookup
+        body = column_metadata(soql, ToolingSource(ctx.org), api_version=ctx.api_version)
+        return ApiResponse(200, body)
     return ApiResponse(200, tooling_query(ctx.org, soql, ctx.api_version))
 
 

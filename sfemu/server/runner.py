@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import socket
 import tempfile
 import threading
@@ -19,6 +22,51 @@ from sfemu.server.control import write_token
 from sfemu.server.state import ServerConfig, ServerState
 from sfemu.timeutil import Clock
 from sfemu.tls import TlsFiles, ensure_tls
+
+SERVER_FILE = "server.json"  # {"url", "pid"} of the server running on a data dir
+
+
+def public_url(host: str, port: int) -> str:
+    """The URL clients use for a server bound to ``host`` (a wildcard means this machine)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+
+
+def write_server_info(data_dir: Path | None, url: str) -> None:
+    """Record the running server's URL in its data dir (the CLI prints it as instance_url)."""
+    if data_dir is None:
+        return
+    path = Path(data_dir) / SERVER_FILE
+    tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
+    tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    os.replace(tmp, path)
+
+
+def clear_server_info(data_dir: Path | None, url: str) -> None:
+    """Remove the record on a clean stop (only if it is still this server's)."""
+    if data_dir is None:
+        return
+    path = Path(data_dir) / SERVER_FILE
+    with contextlib.suppress(OSError, ValueError):
+        info = json.loads(path.read_text())
+        if info.get("url") == url and info.get("pid") == os.getpid():
+            path.unlink()
+
+
+def running_server_url(data_dir: Path) -> str | None:
+    """URL of the server currently running on ``data_dir``; None when none is (or it died)."""
+    try:
+        info = json.loads((Path(data_dir) / SERVER_FILE).read_text())
+        pid, url = int(info["pid"]), str(info["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # a crashed server left its record behind
+    except PermissionError:
+        pass  # alive, another user's
+    return url
 
 
 class _Server(uvicorn.Server):
@@ -84,7 +132,12 @@ def _uvicorn_config(state: ServerState, tls: TlsFiles, host: str, port: int) -> 
 def serve(state: ServerState, host: str, port: int, tls: TlsFiles) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM)."""
     write_token(state)
-    _Server(_uvicorn_config(state, tls, host, port)).run()
+    url = public_url(host, port)
+    write_server_info(state.config.data_dir, url)
+    try:
+        _Server(_uvicorn_config(state, tls, host, port)).run()
+    finally:
+        clear_server_info(state.config.data_dir, url)
 
 
 @dataclass
@@ -107,6 +160,7 @@ class RunningServer:
         self._server.should_exit = True
         self._server.force_exit = True
         self._thread.join(timeout)
+        clear_server_info(self.state.config.data_dir, self.url)
 
 
 def start_in_thread(
@@ -131,4 +185,5 @@ def start_in_thread(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("sfemu server did not start")
         time.sleep(0.02)
+    write_server_info(state.config.data_dir, public_url(host, bound_port))
     return RunningServer(state, tls, host, bound_port, server, thread)

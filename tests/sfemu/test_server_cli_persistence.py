@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 from sfemu.cli import main
@@ -148,3 +149,55 @@ def test_file_mode_survives_a_restart(tmp_path: Path, capsys) -> None:
             },
         )
         assert token.status_code == 200
+
+
+def test_cli_changes_reach_a_running_server_at_once(tmp_path: Path, capsys) -> None:
+    """Orgs, apps and faults made by the CLI while ``serve`` runs work without a restart."""
+    data_dir = tmp_path / "sfemu"
+    run_cli(capsys, "org", "create", "early", "--data-dir", str(data_dir))  # the server loads this one
+    with serve(data_dir, free_port()) as (url, http):
+        org = run_cli(capsys, "org", "create", "late", "--data-dir", str(data_dir))
+        assert org["instance_url"] == url  # the running server's URL, not the default port
+        headers = {"Authorization": f"Bearer {org['access_token']}"}
+        created = http.post(
+            f"{url}/services/data/v62.0/sobjects/Account", headers=headers, json={"Name": "X"}, timeout=10
+        )
+        assert created.status_code == 201, created.text
+        info = http.get(f"{url}/services/oauth2/userinfo", headers=headers, timeout=10)
+        assert info.status_code == 200, info.text
+        assert info.json()["organization_id"] == org["org_id"]
+        app = run_cli(capsys, "app", "create", "Sync", "--org", "late", "--data-dir", str(data_dir))
+        login = http.post(
+            f"{url}/services/oauth2/token",
+            timeout=10,
+            data={
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": org["username"],
+                "password": org["password"] + org["security_token"],
+            },
+        )
+        assert login.status_code == 200, login.text
+        assert login.json()["instance_url"] == url
+        run_cli(capsys, "fault", "late", "--maintenance", "60", "--data-dir", str(data_dir))
+        down = http.get(f"{url}/services/data/v62.0/limits", headers=headers, timeout=10)
+        assert down.status_code == 503
+        assert down.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
+        with pytest.raises(SystemExit, match="already exists"):
+            main(["org", "create", "LATE", "--data-dir", str(data_dir)])
+    # the server is gone: its record is removed, so the CLI falls back to the default URL
+    assert run_cli(capsys, "org", "create", "after", "--data-dir", str(data_dir))["instance_url"] == (
+        "https://127.0.0.1:8700"
+    )
+
+
+def test_a_dead_servers_record_is_ignored(tmp_path: Path, capsys) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (tmp_path / "server.json").write_text(json.dumps({"url": "https://127.0.0.1:1", "pid": int(proc.stdout)}))
+    org = run_cli(capsys, "org", "create", "x", "--data-dir", str(tmp_path))
+    assert org["instance_url"] == "https://127.0.0.1:8700"
+    org = run_cli(capsys, "org", "create", "y", "--data-dir", str(tmp_path), "--instance-url", "https://h:1")
+    assert org["instance_url"] == "https://h:1"
