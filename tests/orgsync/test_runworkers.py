@@ -12,11 +12,10 @@ import pytest
 
 from orgsync.models import WorkerCluster
 from orgsync.workers import descendants
-from replication import services
 from replication.engine.lease import request_cycle
-from replication.models import Direction, EngineSchedule, QueueStatus, RecordQueueItem
+from replication.models import EngineSchedule, QueueStatus, RecordQueueItem
 from tests.orgsync.cluster import PROJECT_DIR, child_environment, wait_for
-from tests.replication.conftest import linked_orgs
+from tests.replication.conftest import linked_orgs, subscribe_accounts
 
 STOP_WITHIN = 10.0
 
@@ -80,13 +79,7 @@ def test_heartbeat_then_a_clean_stop_within_10_seconds(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_mid_cycle_releases_the_connection_and_its_claims(sfemu_server, tmp_path):
     linked = linked_orgs(sfemu_server)
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
+    subscribe_accounts(linked)
     org, user = linked.primary.org, linked.primary.user_id
     for n in range(3000):
         org.create("Account", {"Name": f"Backlog {n}"}, user_id=user)

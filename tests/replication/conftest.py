@@ -43,12 +43,24 @@ def linked_two_way(db, sfemu_server) -> LinkedOrgs:
     return linked_orgs(sfemu_server, two_way=True)
 
 
+def subscribe_accounts(linked: LinkedOrgs, direction: str = Direction.PRIMARY_TO_SECONDARY) -> LinkedOrgs:
+    """Account published and subscribed in `direction`: most engine tests' set-up."""
+    publication = replication_services.publication_publish(
+        connection=linked.connection, direction=direction, source_object="Account", actor=None
+    )
+    replication_services.subscription_subscribe(publication=publication, actor=None)
+    return linked
+
+
+@pytest.fixture
+def subscribed(linked) -> LinkedOrgs:
+    """A one-way connection with Account published and subscribed."""
+    return subscribe_accounts(linked)
+
+
 @pytest.fixture
 def both_ways(linked_two_way) -> LinkedOrgs:
     """A two-way connection with Account published and subscribed in both directions."""
     for direction in (Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY):
-        publication = replication_services.publication_publish(
-            connection=linked_two_way.connection, direction=direction, source_object="Account", actor=None
-        )
-        replication_services.subscription_subscribe(publication=publication, actor=None)
+        subscribe_accounts(linked_two_way, direction)
     return linked_two_way

@@ -10,11 +10,10 @@ import time
 import pytest
 from django.utils import timezone
 
-from replication import services
 from replication.engine.cycle import sync_once
-from replication.models import EXTERNAL_ID_FIELD, Direction, RecordQueueItem
+from replication.models import EXTERNAL_ID_FIELD, RecordQueueItem
 from tests.orgsync.cluster import PROJECT_DIR, child_environment
-from tests.replication.conftest import linked_orgs
+from tests.replication.conftest import linked_orgs, subscribe_accounts
 
 RECORDS = 5000
 
@@ -45,13 +44,7 @@ def test_sigkill_three_times_during_a_5000_record_sync(sfemu_server, tmp_path):
     from django_q.tasks import async_task
 
     linked = linked_orgs(sfemu_server)
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
+    subscribe_accounts(linked)
     org, user = linked.primary.org, linked.primary.user_id
     source_ids = {org.create("Account", {"Name": f"Crash {n}"}, user_id=user) for n in range(RECORDS)}
 

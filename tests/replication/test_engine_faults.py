@@ -4,22 +4,15 @@ import pytest
 from django.utils import timezone
 
 from connections.models import Connection
-from replication import services
 from replication.engine.cycle import sync_once
-from replication.models import EXTERNAL_ID_FIELD, Direction, RecordQueueItem
+from replication.models import EXTERNAL_ID_FIELD, RecordQueueItem
 from synclog.models import ConnectionEvent, SyncLog
+from tests.replication.conftest import subscribe_accounts
 
 
 @pytest.fixture
 def accounts(linked):
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
-    return linked
+    return subscribe_accounts(linked)
 
 
 def drain(linked, cycles: int = 30) -> None:

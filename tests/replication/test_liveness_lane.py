@@ -15,11 +15,10 @@ from django.test import Client
 from django.utils import timezone
 
 from orgsync.models import WorkerCluster
-from replication import services
 from replication.engine.lease import request_cycle
-from replication.models import Direction, QueueStatus, RecordQueueItem
+from replication.models import QueueStatus, RecordQueueItem
 from tests.orgsync.cluster import wait_for
-from tests.replication.conftest import LinkedOrgs, linked_orgs
+from tests.replication.conftest import LinkedOrgs, linked_orgs, subscribe_accounts
 from tests.replication.fault_scenario import (
     Cluster,
     holds_a_queue_lock,
@@ -42,13 +41,7 @@ FAST = {"ORGSYNC_Q_TIMEOUT": "15", "ORGSYNC_LEASE_SECONDS": "5"}
 
 def accounts_one_way(sfemu_server) -> LinkedOrgs:
     linked = linked_orgs(sfemu_server)
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
+    subscribe_accounts(linked)
     return linked
 
 

@@ -17,12 +17,11 @@ import pytest
 from django.conf import settings
 from django_q.models import Task
 
-from replication import services
 from replication.engine.cycle import sync_once
-from replication.models import EXTERNAL_ID_FIELD, Direction, RecordQueueItem
+from replication.models import EXTERNAL_ID_FIELD, RecordQueueItem
 from synclog.models import SyncLog
 from tests.orgsync.cluster import PROJECT_DIR, child_environment, wait_for
-from tests.replication.conftest import LinkedOrgs, linked_orgs
+from tests.replication.conftest import LinkedOrgs, linked_orgs, subscribe_accounts
 
 CLUSTERS = 3
 WAVES, PER_WAVE = 4, 500  # 2,000 records, created while the clusters run
@@ -89,13 +88,7 @@ def target_rows(linked: LinkedOrgs) -> list[dict]:
 @pytest.mark.django_db(transaction=True)
 def test_three_clusters_sync_2000_records_each_exactly_once(sfemu_server, tmp_path):
     linked = linked_orgs(sfemu_server)
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
+    subscribe_accounts(linked)
     org, user = linked.primary.org, linked.primary.user_id
     logs = [tmp_path / f"qcluster-{n}.log" for n in range(CLUSTERS)]
     clusters = [start_cluster(log) for log in logs]

@@ -2,28 +2,14 @@
 
 from datetime import timedelta
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from replication import services
 from replication.engine import lease, scheduler
 from replication.engine.context import EngineContext
 from replication.models import Direction, EngineSchedule, RecordLink, RecordQueueItem
 from synclog.liveness import stalled_connections
 from synclog.models import SyncLog
-
-
-@pytest.fixture
-def subscribed(linked):
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
-    return linked
 
 
 def test_due_cycles_run_and_idle_ones_wait_longer(subscribed):

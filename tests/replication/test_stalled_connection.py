@@ -8,14 +8,14 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from orgsync.roles import ADMINISTRATORS
-from replication import services
 from replication.engine import scheduler
 from replication.engine.context import EngineContext
-from replication.models import Direction, EngineSchedule, RecordLink
+from replication.models import EngineSchedule, RecordLink
 from synclog.alerts import alerts_send_due
 from synclog.catalog import CATALOG
 from synclog.liveness import FAILED_CYCLES, stalled_connections
 from tests.factories import UserFactory
+from tests.replication.conftest import subscribe_accounts
 
 TOKEN = "scrape-token"
 RECORD_NAME = "Stuck Customer Ltd"  # a field value: never in an alert
@@ -34,13 +34,7 @@ def crash_at_capture(point: str) -> None:
 def subscribed(linked, settings):
     settings.ORGSYNC_ALERT_EMAILS = ["oncall@example.com"]
     settings.ORGSYNC_METRICS_TOKEN = TOKEN
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
+    subscribe_accounts(linked)
     linked.primary.org.create("Account", {"Name": RECORD_NAME}, user_id=linked.primary.user_id)
     return linked
 

@@ -1,28 +1,14 @@
 """Sync Now on the connection page: a flag on the connection's schedule that the next engine
 tick runs at once (so a flushed broker cannot lose it), for managers only."""
 
-import pytest
 from django.urls import reverse
 
 from connections.models import Connection
 from orgsync.roles import ADMINISTRATORS, OPERATORS
-from replication import services
 from replication.engine import scheduler
 from replication.engine.context import EngineContext
-from replication.models import Direction, EngineSchedule, RecordLink
+from replication.models import EngineSchedule, RecordLink
 from tests.factories import UserFactory
-
-
-@pytest.fixture
-def subscribed(linked):
-    publication = services.publication_publish(
-        connection=linked.connection,
-        direction=Direction.PRIMARY_TO_SECONDARY,
-        source_object="Account",
-        actor=None,
-    )
-    services.subscription_subscribe(publication=publication, actor=None)
-    return linked
 
 
 def sync_now(client, connection: Connection):
