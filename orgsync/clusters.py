@@ -189,14 +189,21 @@ def cluster_states(now: datetime | None = None) -> list[ClusterState]:
     return [_state(cluster, now) for cluster in rows]
 
 
+def state_of(cluster: WorkerCluster, now: datetime) -> str:
+    """stopped, lost, stalled or live."""
+    if cluster.stopped_at is not None:
+        return "stopped"
+    if is_lost(cluster, now):
+        return "lost"
+    return "stalled" if is_stalled(cluster, now) else "live"
+
+
 def _state(cluster: WorkerCluster, now: datetime) -> ClusterState:
     quiet = quiet_since(cluster)
-    state, reason = "live", ""
-    if is_lost(cluster, now):
-        state = "lost"
+    state, reason = state_of(cluster, now), ""
+    if state == "lost":
         reason = f"no heartbeat since {timezone.localtime(cluster.heartbeat_at):%Y-%m-%d %H:%M:%S}"
-    elif is_stalled(cluster, now):
-        state = "stalled"
+    elif state == "stalled":
         reason = (
             f"{cluster.queued} task(s) waiting and none started or finished since "
             f"{timezone.localtime(quiet):%Y-%m-%d %H:%M:%S}"

@@ -262,7 +262,7 @@ def _restart_alert(row: WorkerCluster, now: datetime) -> Alert | None:
         f"Worker cluster {row} {what}; restarted at {_when(restarted_at)} "
         f"(restart {row.restarts} of this `runworkers` process). Reason: {reason}.\n\n"
         f"State: {'stalled, then restarted' if stalled else 'restarted'}; now "
-        f"{_state_now(row, now)}.\n\n"
+        f"{clusters.state_of(row, now)}.\n\n"
         "What orgsync does: the cluster's watchdog (`manage.py runworkers`) restarted the "
         "cluster's processes by itself; tasks the old processes held are gone and the engine "
         "derives its work again from the database, so nothing is lost. Nothing to do unless it "
@@ -285,14 +285,6 @@ def _stall_mailed_before(row: WorkerCluster, restarted_at: datetime) -> bool:
         sent_at__gt=restarted_at - window,
         sent_at__lt=restarted_at + window,
     ).exists()
-
-
-def _state_now(row: WorkerCluster, now: datetime) -> str:
-    if row.stopped_at is not None:
-        return "stopped"
-    if clusters.is_lost(row, now):
-        return "lost"
-    return "stalled" if clusters.is_stalled(row, now) else "live"
 
 
 def _lost_alert(row: WorkerCluster, now: datetime) -> Alert | None:
