@@ -137,18 +137,23 @@ def test_file_mode_survives_a_restart(tmp_path: Path, capsys) -> None:
         got = http.get(f"{url}/services/data/v62.0/sobjects/Account/{record_id}", headers=headers, timeout=10)
         assert got.status_code == 200
         assert got.json()["Name"] == "Survivor"
-        token = http.post(
-            f"{url}/services/oauth2/token",
-            timeout=10,
-            data={
-                "grant_type": "password",
-                "client_id": app["client_id"],
-                "client_secret": app["client_secret"],
-                "username": org["username"],
-                "password": org["password"] + org["security_token"],
-            },
-        )
+        token = password_login(http, url, app, org)
         assert token.status_code == 200
+
+
+def password_login(http, url: str, app: dict, org: dict):
+    """The OAuth password grant with an app and an org the CLI made."""
+    return http.post(
+        f"{url}/services/oauth2/token",
+        timeout=10,
+        data={
+            "grant_type": "password",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "username": org["username"],
+            "password": org["password"] + org["security_token"],
+        },
+    )
 
 
 def test_cli_changes_reach_a_running_server_at_once(tmp_path: Path, capsys) -> None:
@@ -167,17 +172,7 @@ def test_cli_changes_reach_a_running_server_at_once(tmp_path: Path, capsys) -> N
         assert info.status_code == 200, info.text
         assert info.json()["organization_id"] == org["org_id"]
         app = run_cli(capsys, "app", "create", "Sync", "--org", "late", "--data-dir", str(data_dir))
-        login = http.post(
-            f"{url}/services/oauth2/token",
-            timeout=10,
-            data={
-                "grant_type": "password",
-                "client_id": app["client_id"],
-                "client_secret": app["client_secret"],
-                "username": org["username"],
-                "password": org["password"] + org["security_token"],
-            },
-        )
+        login = password_login(http, url, app, org)
         assert login.status_code == 200, login.text
         assert login.json()["instance_url"] == url
         run_cli(capsys, "fault", "late", "--maintenance", "60", "--data-dir", str(data_dir))
