@@ -4,23 +4,10 @@ import pytest
 from django.urls import reverse
 
 from connections.models import Connection, Org
-from orgsync.roles import ADMINISTRATORS, OPERATORS
-from tests.factories import ConnectionFactory, OrgFactory, UserFactory
+from tests.factories import ConnectionFactory, OrgFactory
 
 Status = Connection.Status
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(UserFactory(groups=[ADMINISTRATORS]))
-    return client
-
-
-@pytest.fixture
-def operator_client(client):
-    client.force_login(UserFactory(groups=[OPERATORS]))
-    return client
 
 
 def transition_url(connection: Connection, action: str) -> str:

@@ -13,12 +13,11 @@ from django.urls import reverse
 from connections import admin_sections
 from connections.models import Connection, Org
 from metadiff import admin_sections as metadiff_sections
-from orgsync.roles import ADMINISTRATORS, OPERATORS
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import Direction, PublishedObject, RecordQueueItem
 from synclog.models import SyncLog, SyncRun
-from tests.factories import ConnectionFactory, UserFactory
+from tests.factories import ConnectionFactory
 from tests.replication.conftest import linked_orgs
 
 P2S = Direction.PRIMARY_TO_SECONDARY
@@ -109,18 +108,6 @@ def cell(html: str, css: str) -> str:
     return re.sub(
         r"<[^>]+>", "", re.search(rf'class="[^"]*{css}[^"]*"[^>]*>(.*?)</td>', html, re.S)[1]
     ).strip()
-
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(UserFactory(groups=[ADMINISTRATORS]))
-    return client
-
-
-@pytest.fixture
-def operator_client(client):
-    client.force_login(UserFactory(groups=[OPERATORS]))
-    return client
 
 
 def test_objects_show_field_counts_and_mapping_health(manager_client, hub):
