@@ -17,31 +17,19 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from orgsync.clusters import cluster_states
+from replication.admin_queue import short_time
+from replication.models import Direction, QueueStatus, RecordQueueItem
 from synclog import services
 from synclog.catalog import explain
 from synclog.charts import throughput_svg
 from synclog.export import direction_orgs, record_url, sync_log_csv
+from synclog.labels import action_label, direction_label
 from synclog.liveness import stalls
 from synclog.models import Dashboard, SyncLog, SyncRun
 from synclog.selectors import connection_stats, org_usage, overall_success
 
 RETRY = "synclog.retry_failed"
 DASHBOARD_REFRESH_SECONDS = 30
-
-
-def direction_label(direction: str) -> str:
-    """ "Primary → secondary" for "p2s": the words the record queue uses (`Direction`)."""
-    from replication.models import Direction
-
-    return dict(Direction.choices).get(direction, direction) or "—"
-
-
-def action_label(action: str) -> str:
-    """ "Generic Insert" for "generic_insert" (the queue's `QueueAction`); "Conflict" for the
-    conflict policy's entries."""
-    from replication.models import QueueAction
-
-    return dict(QueueAction.choices).get(action) or action.replace("_", " ").capitalize()
 
 
 class DirectionFilter(admin.SimpleListFilter):
@@ -51,7 +39,6 @@ class DirectionFilter(admin.SimpleListFilter):
     parameter_name = "direction"
 
     def lookups(self, request, model_admin):
-        from replication.models import Direction
 
         return Direction.choices
 
@@ -176,7 +163,6 @@ class SyncLogAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncLog]:
         """Each entry with its record's queue item, if any: when a Retrying entry is tried again."""
-        from replication.models import RecordQueueItem
 
         item = RecordQueueItem.objects.filter(
             connection=OuterRef("connection"),
@@ -204,8 +190,6 @@ class SyncLogAdmin(ReadOnlyAdmin):
     def next_retry(self, entry: SyncLog) -> str:
         """A Retrying entry's record waits in the queue until its Next Retry Date (or is due at
         the next sync cycle, after an operator's Retry); other statuses are not retried."""
-        from replication.admin_queue import short_time
-        from replication.models import QueueStatus
 
         status = getattr(entry, "queue_status", None)
         if entry.status != SyncLog.Status.RETRYING or status is None:

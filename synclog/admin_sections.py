@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from connections.admin_sections import TEMPLATES, Section, change_url, changelist_url, register_section
 from connections.models import Connection
-from synclog.admin import action_label, direction_label
+from synclog.labels import action_label, direction_label
 from synclog.models import SyncLog, SyncRun
 
 LAST_RUNS = 5

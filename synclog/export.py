@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from replication.models import RecordQueueItem
+from synclog.labels import action_label, direction_label
 from synclog.models import SyncLog
 
 CHUNK = 2000
@@ -36,11 +37,8 @@ def record_url(org, record_id: str) -> str:
 
 
 def _log_row(entry: SyncLog) -> list:
-    # SyncLog's direction and action are plain CharFields (no choices, no get_FOO_display()):
-    # the sync log admin's own labels, so the file says what its columns say. Imported here:
-    # synclog.admin imports this module.
-    from synclog.admin import action_label, direction_label
-
+    # SyncLog's direction and action are plain CharFields (no get_FOO_display()): the labels the
+    # sync log admin shows, so the file says what its columns say.
     source_org, target_org = direction_orgs(entry.connection, entry.direction)
     return [
         entry.pk,
