@@ -6,6 +6,7 @@ Two-way connections have a publication per direction.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from connections.models import Connection
@@ -423,3 +424,136 @@ class BulkSyncObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_object} → {self.target_object}"
+
+
+class DifferenceKind(models.TextChoices):
+    """What reconcile finds wrong between two orgs (docs/reconcile.md explains each)."""
+
+    MISSING = "missing", "Missing in the target"
+    ORPHAN = "orphan", "Orphan copy"
+    DUPLICATE = "duplicate", "Duplicate copy"
+    DRIFT = "drift", "Field drift"
+    BROKEN_LOOKUP = "broken_lookup", "Broken lookup"
+    BROKEN_LINK = "broken_link", "Broken link"
+
+
+class ReconcileRun(models.Model):
+    """One reconcile of a connection: both orgs compared for every published object and
+    direction (or the chosen ones), with counts by object and class and, with `repair`, what was
+    handed to the record queue. Only Ids and field names are kept, never field values."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="reconcile_runs")
+    direction = models.CharField(max_length=3, choices=Direction, blank=True, help_text="Blank: both.")
+    source_object = models.CharField(max_length=80, blank=True, help_text="Blank: every published object.")
+    repair = models.BooleanField(default=False, help_text="Hand what differs to the record queue.")
+    dry_run = models.BooleanField(default=False, help_text="Say what repair would do; change nothing.")
+    delete_extra = models.BooleanField(
+        "delete duplicates and orphans",
+        default=False,
+        help_text="With repair: delete duplicate and orphan copies (otherwise they are only reported).",
+    )
+    scheduled = models.BooleanField(default=False, help_text="Started by the connection's schedule.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    phase = models.CharField(max_length=200, blank=True, help_text="What the run is doing now.")
+    records_total = models.PositiveIntegerField(default=0, help_text="Records to read, both orgs.")
+    records_read = models.PositiveIntegerField(default=0)
+    pairs_compared = models.PositiveIntegerField(default=0)
+    differences = models.PositiveIntegerField(default=0)
+    in_flight = models.PositiveIntegerField(
+        default=0,
+        help_text="Records changed within the settle window or waiting in the queue: the engine has "
+        "them in hand, so they were not judged.",
+    )
+    counts = models.JSONField(
+        default=dict, blank=True, help_text="Differences per object and class: {object: {class: n}}."
+    )
+    repairs = models.JSONField(
+        default=dict, blank=True, help_text="Repair actions taken (or planned): {action: n}."
+    )
+    api_calls = models.PositiveIntegerField(default=0)
+    lease_holder = models.CharField(max_length=80, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="replication_one_active_reconcile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Reconcile #{self.pk} of {self.connection} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class ReconcileDifference(models.Model):
+    """One difference a reconcile found (a capped sample per object and class; the run's
+    `counts` are exact). Ids and field names only."""
+
+    run = models.ForeignKey(ReconcileRun, on_delete=models.CASCADE, related_name="found")
+    direction = models.CharField(max_length=3, choices=Direction)
+    source_object = models.CharField(max_length=80)
+    target_object = models.CharField(max_length=80)
+    kind = models.CharField(max_length=14, choices=DifferenceKind)
+    source_id = models.CharField(max_length=18, blank=True)
+    target_id = models.CharField(max_length=18, blank=True)
+    fields = models.CharField(max_length=1000, blank=True, help_text="The fields that differ.")
+    changed_last = models.CharField(
+        max_length=9, blank=True, help_text="Drift: the org whose record changed last (primary/secondary)."
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    repair = models.CharField(max_length=200, blank=True, help_text="What repair did, or would do.")
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "kind"], name="replication_difference_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.source_object} {self.source_id or self.target_id}"
+
+
+class ReconcileSchedule(models.Model):
+    """A connection's scheduled reconcile (off until an admin turns it on; nightly by default)."""
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="reconcile_schedule")
+    enabled = models.BooleanField(default=False)
+    every_hours = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 7)],
+        help_text="Hours between two reconciles (24: nightly).",
+    )
+    hour = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(23)],
+        help_text="Hour of the day (UTC, 0 to 23) of the first run, and of every run when nightly.",
+    )
+    repair = models.BooleanField(default=False, help_text="Repair what differs (deletes nothing).")
+    alert_threshold = models.PositiveIntegerField(
+        default=1,
+        help_text="Email the admins when a scheduled reconcile finds at least this many differences.",
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Reconcile schedule of {self.connection}"

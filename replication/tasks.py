@@ -20,8 +20,11 @@ def engine_tick(seconds: float | None = None) -> int:
     due sync cycles for `tick_seconds()` (the lease keeps two ticks — or two clusters — off the
     same connection), and resume bulk syncs nobody runs. Returns the number of cycles run."""
     from replication.services.bulk_sync import bulk_syncs_resume_stalled
+    from replication.services.reconcile import reconciles_resume_stalled, reconciles_start_due
 
     bulk_syncs_resume_stalled()
+    reconciles_resume_stalled()
+    reconciles_start_due()
     return run_for(seconds if seconds is not None else tick_seconds(), EngineContext(worker=default_worker()))
 
 
@@ -40,3 +43,12 @@ def sync_connection(connection_id: int) -> dict:
 
     report = sync_once(Connection.objects.get(pk=connection_id))
     return {"captured": report.captured, "applied": report.applied, "api_calls": report.api_calls}
+
+
+def run_reconcile(run_id: int) -> dict:
+    """Run one reconcile (a second task for the same run finds it leased and returns)."""
+    from replication.models import ReconcileRun
+    from replication.reconcile.runner import ReconcileRunner
+
+    run = ReconcileRunner(ReconcileRun.objects.get(pk=run_id)).run()
+    return {"status": run.status, "differences": run.differences}

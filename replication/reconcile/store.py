@@ -1,0 +1,105 @@
+"""A scratch SQLite file holding what comparison needs, so memory stays flat at any size.
+
+Records are kept as their Id key (the case-sensitive 15-character form), the origin Id they carry
+(`OrgSync_Source_Id__c`), their SystemModstamp, and a keyed hash per compared field (BLAKE2b
+keyed from SECRET_KEY, 8 bytes): never a field value. Lookups are kept as Ids, because checking
+one means following the parent's pairing. The file is deleted when the run ends.
+"""
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.utils.crypto import salted_hmac
+
+from replication.engine.hashing import _normal
+
+SCHEMA = """
+CREATE TABLE xlate (src TEXT PRIMARY KEY, tgt TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE src (k TEXT PRIMARY KEY, id TEXT, marker TEXT, passes INT, stamp REAL, hot INT, h TEXT)
+    WITHOUT ROWID;
+CREATE TABLE tgt (k TEXT PRIMARY KEY, id TEXT, marker TEXT, stamp REAL, hot INT, h TEXT) WITHOUT ROWID;
+CREATE INDEX tgt_marker ON tgt (marker);
+CREATE TABLE src_ref (k TEXT, field TEXT, parent TEXT);
+CREATE INDEX src_ref_k ON src_ref (k);
+CREATE TABLE tgt_ref (k TEXT, field TEXT, value TEXT, PRIMARY KEY (k, field)) WITHOUT ROWID;
+CREATE TABLE link (lid INT PRIMARY KEY, src TEXT, tgt TEXT, deleted INT, src_id TEXT, tgt_id TEXT);
+CREATE INDEX link_src ON link (src);
+CREATE INDEX link_tgt ON link (tgt);
+CREATE TABLE pending (k TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE pair (src TEXT PRIMARY KEY, tgt TEXT UNIQUE, lid INT) WITHOUT ROWID;
+CREATE TABLE seen_link (lid INT PRIMARY KEY);
+"""
+PER_OBJECT = ("src", "tgt", "src_ref", "tgt_ref", "link", "pair")
+NULL = b"\x00"
+
+
+def key(record_id: str | None) -> str:
+    """Salesforce Ids compare on their case-sensitive 15-character form (18 = 15 + checksum)."""
+    return (record_id or "")[:15]
+
+
+def stamp(value: str | None) -> float:
+    """A SystemModstamp (REST's +0000 or Bulk's Z spelling) as epoch seconds; 0 when absent."""
+    if not value:
+        return 0.0
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+class FieldHasher:
+    """Keyed 8-byte hashes of field values, one spelling per value (as the engine's state hash)."""
+
+    def __init__(self) -> None:
+        self.secret = salted_hmac("orgsync.reconcile.field-hash", "key", algorithm="sha256").digest()
+
+    def __call__(self, value: object) -> str:
+        normal = _normal(value)
+        data = NULL if normal is None else f"{type(normal).__name__}:{normal}".encode()
+        return hashlib.blake2b(data, key=self.secret, digest_size=8).hexdigest()
+
+    def row(self, values: Iterable[object]) -> str:
+        return "|".join(self(v) for v in values)
+
+
+class Store:
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="orgsync-reconcile-", suffix=".sqlite3")
+        os.close(fd)
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32000"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def reset_object(self) -> None:
+        self.db.execute("BEGIN")
+        for table in PER_OBJECT:
+            self.db.execute(f"DELETE FROM {table}")
+        self.db.execute("COMMIT")
+
+    def reset_direction(self) -> None:
+        self.db.execute("DELETE FROM xlate")
+
+    def insert(self, table: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        marks = ",".join("?" * len(rows[0]))
+        self.db.execute("BEGIN")
+        self.db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", rows)
+        self.db.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, params)
