@@ -2,10 +2,7 @@
 with its class and no false positives; repair through the queue, then a second reconcile finds 0;
 filters, lookups and owner strategies are respected. Every verdict is checked against the orgs."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import CommandError, call_command
 
 from replication import services
 from replication.engine.cycle import sync_once
@@ -13,13 +10,12 @@ from replication.models import (
     EXTERNAL_ID_FIELD,
     DifferenceKind,
     Direction,
+    ReconcileRun,
     RecordLink,
     RecordQueueItem,
-    ReconcileRun,
 )
 from replication.reconcile.runner import ReconcileRunner
-from replication.services.reconcile import ReconcileError, reconcile_start
-from tests.replication.conftest import subscribe_accounts
+from replication.services.reconcile import reconcile_start
 from tests.replication.oracle import compare_orgs
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
