@@ -25,7 +25,7 @@ CUSTOM_PERMISSIONS = (
 # Sync Operators watch and retry; they change nothing else.
 OPERATOR_PERMISSIONS = {
     "connections": ("view_org", "view_connection"),
-    "replication": ("view_recordqueueitem", "retry_recordqueueitem"),
+    "replication": ("view_recordqueueitem", "retry_recordqueueitem", "view_reconcilerun"),
     "synclog": ("view_synclog", "view_syncrun", "view_connectionevent", "retry_failed"),
 }
 

@@ -482,4 +482,4 @@ class SubscribedObjectAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         return TemplateResponse(request, "admin/replication/subscribedobject/analyze.html", context)
 
 
-from replication import admin_bulk, admin_queue  # noqa: E402, F401  (they register themselves)
+from replication import admin_bulk, admin_queue, admin_reconcile  # noqa: E402, F401  (they register themselves)

@@ -1,6 +1,7 @@
-"""Replication's part of the connection page (connections.admin_sections): the Sync Now and
-Bulk Sync buttons, the published and subscribed objects with their mapping health, and the
-record queue by status. Registered from ReplicationConfig.ready()."""
+"""Replication's part of the connection page (connections.admin_sections): the Sync Now, Bulk
+Sync and Reconcile buttons, the published and subscribed objects with their mapping health, the
+record queue by status, and the connection's reconciles with their schedule. Registered from
+ReplicationConfig.ready()."""
 
 from __future__ import annotations
 
@@ -29,12 +30,16 @@ from replication.models import (
     Direction,
     PublishedObject,
     QueueStatus,
+    ReconcileRun,
     RecordQueueItem,
     SubscribedObject,
 )
+from replication.reconcile_summary import latest_completed, run_mode
+from replication.services.reconcile_schedule import reconcile_schedule_of
 from replication.services.subscription import mapped_objects
 
 UNREACHABLE = "unknown (org unreachable)"
+LAST_RECONCILES = 5
 
 
 def sync_buttons(request: HttpRequest, connection: Connection) -> Section | None:
@@ -222,7 +227,60 @@ def queue_section(request: HttpRequest, connection: Connection) -> Section:
     )
 
 
+def reconcile_button(request: HttpRequest, connection: Connection) -> Section | None:
+    """Reconcile in the button bar, after Sync Now and Bulk Sync, for those who manage
+    connections; disabled (with the reason as its tooltip) while one runs or the connection is
+    not Active."""
+    if not can_manage(request):
+        return None
+    active = connection.reconcile_runs.filter(status__in=ReconcileRun.ACTIVE).first()
+    reason = ""
+    if active is not None:
+        reason = f"Reconcile #{active.pk} is {active.get_status_display().lower()}: wait for it to finish."
+    elif connection.status != Connection.Status.ACTIVE:
+        reason = f"The connection is {connection.get_status_display()}: reconcile needs an Active connection."
+    context = {
+        "url": reverse("admin:replication_reconcilerun_start", args=[connection.pk]),
+        "disabled_reason": reason,
+        "active": active,
+        "active_url": change_url(request, active) if active else "",
+    }
+    return Section("admin/replication/reconcilerun/connection_button.html", {"reconcile": context})
+
+
+def reconcile_section(request: HttpRequest, connection: Connection) -> Section:
+    """The connection's last reconciles, the latest completed one's difference count, and its
+    schedule (on/off, next run), with links to start one and to edit the schedule."""
+    runs = [
+        {"run": run, "url": change_url(request, run), "mode": run_mode(run)}
+        for run in ReconcileRun.objects.filter(connection=connection)[:LAST_RECONCILES]
+    ]
+    latest = latest_completed([connection.pk]).get(connection.pk)
+    manage = can_manage(request)
+    return Section(
+        f"{TEMPLATES}/reconcile.html",
+        {
+            "runs": runs,
+            "latest": latest,
+            "latest_url": change_url(request, latest) if latest else "",
+            "schedule": reconcile_schedule_of(connection),
+            "start_url": reverse("admin:replication_reconcilerun_start", args=[connection.pk])
+            if manage
+            else "",
+            "schedule_url": (
+                reverse("admin:replication_reconcilerun_schedule", args=[connection.pk]) if manage else ""
+            ),
+        },
+        title="Reconcile",
+        slug="reconcile",
+        list_url=changelist_url(request, ReconcileRun, connection__id__exact=connection.pk),
+        list_label="All reconcile runs",
+    )
+
+
 def register() -> None:
     register_section(10, sync_buttons, slot=TOOLS)
+    register_section(15, reconcile_button, slot=TOOLS)
     register_section(10, objects_section)
     register_section(20, queue_section)
+    register_section(25, reconcile_section)

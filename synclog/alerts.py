@@ -1,7 +1,7 @@
 """Alert emails: too many failures, an automatic suspension, a stalled connection, a stalled,
-restarted or lost worker cluster, and — while a connection stays suspended — its queue size twice
-a day. Each alert is remembered (AlertSent) so one window, one suspension, one stall, one restart,
-one half-day never mails twice.
+restarted or lost worker cluster, a scheduled reconcile that found drift, and — while a connection
+stays suspended — its queue size twice a day. Each alert is remembered (AlertSent) so one window,
+one suspension, one stall, one restart, one reconcile run, one half-day never mails twice.
 
 Recipients: the Org Sync Administrators with an email address, ORGSYNC_ALERT_EMAILS, and for the
 queue report the console user who suspended the connection. (The connection's owner is a
@@ -22,6 +22,8 @@ from connections.models import Connection
 from orgsync import clusters
 from orgsync.models import WorkerCluster
 from orgsync.roles import ADMINISTRATORS
+from replication.models import ReconcileRun, ReconcileSchedule
+from replication.reconcile_summary import KIND_LABELS, count_rows, totals_by_kind
 from synclog.conf import app_settings
 from synclog.liveness import Stall, stalls
 from synclog.models import AlertSent, ConnectionEvent
@@ -147,6 +149,61 @@ def _stall_body(connection: Connection, stall: Stall) -> str:
         "every stalled connection.\n\n"
         "This alert goes out once per stall; another one only if the connection stalls again "
         "after it moved."
+    )
+
+
+def _reconcile_alerts(now: datetime) -> list[Alert]:
+    """One alert per scheduled reconcile that completed (in the last day) with at least its
+    schedule's alert threshold of differences. Manual runs never mail: whoever ran one sees it."""
+    runs = ReconcileRun.objects.filter(
+        scheduled=True, status=ReconcileRun.Status.COMPLETED, differences__gt=0, finished_at__gte=now - RECENT
+    ).select_related("connection")
+    sent = set(
+        AlertSent.objects.filter(kind=Kind.RECONCILE_DRIFT, key__in=[str(r.pk) for r in runs]).values_list(
+            "key", flat=True
+        )
+    )
+    thresholds = dict(
+        ReconcileSchedule.objects.filter(connection__in={r.connection_id for r in runs}).values_list(
+            "connection_id", "alert_threshold"
+        )
+    )
+    alerts = []
+    for run in runs:
+        threshold = max(thresholds.get(run.connection_id, 1), 1)  # 0 differences is never drift
+        if str(run.pk) not in sent and run.differences >= threshold:
+            alerts.append(_drift_alert(run, threshold))
+    return alerts
+
+
+def _drift_alert(run: ReconcileRun, threshold: int) -> Alert:
+    """Counts by class and by object, and where the run's page is: Ids and counts only."""
+    connection = run.connection
+    by_class = "\n".join(
+        f"  {KIND_LABELS.get(kind, kind)}: {n}" for kind, n in totals_by_kind(run.counts).items() if n
+    )
+    by_object = "\n".join(
+        f"  {row.source_object}: {row.total}" for row in count_rows(run.counts) if row.total
+    )
+    page = reverse("admin:replication_reconcilerun_change", args=[run.pk])
+    repaired = (
+        "The schedule repairs: what differs was handed to the record queue (the run's page says what)."
+        if run.repair and not run.dry_run
+        else "The schedule does not repair: run Reconcile with repair from the connection's page, or "
+        "fix the records by hand."
+    )
+    return Alert(
+        connection,
+        Kind.RECONCILE_DRIFT,
+        str(run.pk),
+        f"[orgsync] {connection}: scheduled reconcile found {run.differences} differences",
+        f"The scheduled reconcile #{run.pk} of connection “{connection}” finished at "
+        f"{_when(run.finished_at)} and found {run.differences} differences between the two orgs "
+        f"(alert threshold: {threshold}).\n\nBy class:\n{by_class or '  (not counted by class)'}\n\n"
+        f"By object:\n{by_object or '  (not counted by object)'}\n\n{repaired}\n\n"
+        f"Where to look: the run's page ({page}) lists a sample of the differences with links to the "
+        "records in both orgs, and their CSV. docs/reconcile.md explains each class.\n\n"
+        "This alert goes out once per run.",
     )
 
 
@@ -315,6 +372,7 @@ def alerts_due(*, now: datetime | None = None) -> list[Alert]:
         *_suspension_alerts(now),
         *_stall_alerts(now),
         *_cluster_alerts(now),
+        *_reconcile_alerts(now),
         *_queue_reports(now),
     ]
 

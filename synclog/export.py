@@ -1,4 +1,5 @@
-"""Streamed CSV of the sync log and of the record queue (whatever the changelist shows).
+"""Streamed CSV of the sync log and of the record queue (whatever the changelist shows), and of
+a reconcile run's sample of differences.
 
 The rows are the changelist's own (`get_changelist_instance(request).queryset`: its filters,
 search and order); a query parameter the changelist cannot use is a 400 naming it
@@ -13,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from replication.models import RecordQueueItem
+from replication.models import ReconcileDifference, ReconcileRun, RecordQueueItem
 from synclog.labels import action_label, direction_label
 from synclog.models import SyncLog
 
@@ -91,6 +92,33 @@ QUEUE_HEADER = [
 ]  # fmt: skip
 
 
+def _difference_row(run: ReconcileRun, difference: ReconcileDifference) -> list:
+    """Ids, links and field names only: reconcile keeps no field values, and neither does this."""
+    source_org, target_org = direction_orgs(run.connection, difference.direction)
+    return [
+        run.pk,
+        run.connection.name,
+        difference.get_direction_display(),
+        difference.get_kind_display(),
+        difference.source_object,
+        difference.source_id,
+        record_url(source_org, difference.source_id),
+        difference.target_object,
+        difference.target_id,
+        record_url(target_org, difference.target_id),
+        difference.fields,
+        difference.changed_last,
+        difference.detail,
+        difference.repair,
+    ]
+
+
+DIFFERENCE_HEADER = [
+    "run", "connection", "direction", "class", "source object", "source id", "source url",
+    "target object", "target id", "target url", "fields", "changed last", "detail", "repair",
+]  # fmt: skip
+
+
 def direction_orgs(connection, direction: str):
     if direction == "s2p":
         return connection.secondary_org, connection.primary_org
@@ -120,3 +148,11 @@ def sync_log_csv(queryset: QuerySet[SyncLog]) -> StreamingHttpResponse:
 def queue_csv(queryset: QuerySet[RecordQueueItem]) -> StreamingHttpResponse:
     related = queryset.select_related("connection__primary_org", "connection__secondary_org")
     return _stream("record-queue", _rows(QUEUE_HEADER, related, _queue_row))
+
+
+def reconcile_csv(run: ReconcileRun) -> StreamingHttpResponse:
+    """The run's sample of differences (the run page's table, every page of it)."""
+    differences = run.found.order_by("id")
+    return _stream(
+        f"reconcile-{run.pk}", _rows(DIFFERENCE_HEADER, differences, lambda d: _difference_row(run, d))
+    )

@@ -153,6 +153,27 @@ def exposition(
             ((conn(s), s.success.rate) for s in stats if s.success.rate is not None),
         ),
         *family(
+            "orgsync_reconcile_differences",
+            "gauge",
+            "Differences the latest completed reconcile found, by class (absent before one completed).",
+            (
+                (conn(s) | {"class": kind}, n)
+                for s in stats
+                if s.drift is not None
+                for kind, n in s.drift.by_class.items()
+            ),
+        ),
+        *family(
+            "orgsync_reconcile_last_run_timestamp_seconds",
+            "gauge",
+            "Unix time the latest completed reconcile finished (absent before one completed).",
+            (
+                (conn(s), s.drift.finished_at.timestamp())
+                for s in stats
+                if s.drift is not None and s.drift.finished_at is not None
+            ),
+        ),
+        *family(
             "orgsync_org_api_requests_used",
             "gauge",
             "API requests the org used in the last 24 hours, as last measured.",

@@ -150,6 +150,7 @@ class AlertSent(models.Model):
         STALLED_CLUSTER = "stalled_cluster", "Worker cluster stalled"
         RESTARTED_CLUSTER = "cluster_restart", "Worker cluster restarted"
         LOST_CLUSTER = "lost_cluster", "Worker cluster lost"
+        RECONCILE_DRIFT = "reconcile_drift", "Scheduled reconcile found drift"
 
     # None for an alert about a worker cluster (its key names the cluster's row).
     connection = models.ForeignKey(

@@ -11,7 +11,9 @@ Definitions (docs/monitoring.md says the same):
 - *throughput* and *failures*: the succeeded and failed counts of apply and bulk runs, per hour;
 - *success rate*: succeeded / (succeeded + failed) over the window, as SwiftPort counts it: a
   retried record that then went through counts once, as a success. Its original run already
-  says so (retry moves the count there), so the run that wrote it again is not counted twice.
+  says so (retry moves the count there), so the run that wrote it again is not counted twice;
+- *drift*: the differences the connection's latest *completed* reconcile found (a running or
+  failed one does not count), by class summed over objects, and when it finished.
 """
 
 from collections import defaultdict
@@ -23,7 +25,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from connections.models import Connection, Org
-from replication.models import QueueAction, QueueStatus, RecordQueueItem
+from replication.models import QueueAction, QueueStatus, ReconcileRun, RecordQueueItem
+from replication.reconcile_summary import latest_completed, totals_by_kind
 from synclog.models import SyncLog, SyncRun
 
 WINDOW = timedelta(hours=24)
@@ -58,6 +61,20 @@ class QueueCell:
     count: int
 
 
+@dataclass(frozen=True)
+class Drift:
+    """What the connection's latest completed reconcile found."""
+
+    run_id: int
+    differences: int
+    by_class: dict[str, int]
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: ReconcileRun) -> "Drift":
+        return cls(run.pk, run.differences, totals_by_kind(run.counts), run.finished_at or run.created_at)
+
+
 @dataclass
 class ConnectionStats:
     connection: Connection
@@ -67,6 +84,7 @@ class ConnectionStats:
     lag_seconds: float | None = None
     hours: list[HourBucket] = field(default_factory=list)
     success: SuccessRate = SuccessRate(0, 0)
+    drift: Drift | None = None  # None: never reconciled to completion
 
     @property
     def queue_depth(self) -> int:
@@ -226,6 +244,7 @@ def connection_stats(*, now: datetime | None = None, connections=None) -> list[C
     ids = [c.pk for c in connections]
     queue, oldest, captures = queue_depth(ids), oldest_items(ids), last_captures(ids)
     hours, rates = hourly_counts(ids, now=now), success_rates(ids, now=now)
+    reconciles = latest_completed(ids)
     stats = []
     for c in connections:
         first = oldest.get(c.pk)
@@ -238,6 +257,7 @@ def connection_stats(*, now: datetime | None = None, connections=None) -> list[C
                 lag_seconds=lag_seconds(oldest_item=first, last_capture=captures.get(c.pk), now=now),
                 hours=hours[c.pk],
                 success=rates[c.pk],
+                drift=Drift.of(reconciles[c.pk]) if c.pk in reconciles else None,
             )
         )
     return stats

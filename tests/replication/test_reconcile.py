@@ -2,8 +2,14 @@
 with its class and no false positives; repair through the queue, then a second reconcile finds 0;
 filters, lookups and owner strategies are respected. Every verdict is checked against the orgs."""
 
-import pytest
+import json
+from io import StringIO
 
+import pytest
+from django.core.management import CommandError, call_command
+
+from connections.client import SalesforceClient
+from connections.models import Org
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import (
@@ -15,11 +21,12 @@ from replication.models import (
     RecordQueueItem,
 )
 from replication.reconcile.runner import ReconcileRunner
-from replication.services.reconcile import reconcile_start
+from replication.services.reconcile import ReconcileError, reconcile_start
 from tests.replication.oracle import compare_orgs
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
 Kind = DifferenceKind
+SKIP_FILTER = "\n".join(f"Name not_equals {name}" for name in ("Skip me", "Skip now", "Skip unsynced"))
 
 
 @pytest.fixture(autouse=True)
@@ -192,3 +199,237 @@ def test_duplicates_and_orphans_are_reported_unless_deletion_is_chosen(seeded):
     assert totals(again) == {Kind.ORPHAN: 1, Kind.DUPLICATE: 1}, again.counts
     assert run.found.get(kind=Kind.DUPLICATE).repair.startswith("reported")
     assert seeded.secondary.org.query(f"SELECT Id FROM Account WHERE Id = '{seeded.duplicate}'").records
+
+
+def test_bulk_api_path_finds_the_same(seeded, settings):
+    """Above the bulk threshold both orgs are read with Bulk API 2.0 query jobs: one per object
+    and org, and the same verdict as over REST."""
+    settings.ORGSYNC_BULK_SYNC_THRESHOLD = 5
+    jobs_before = {
+        org: _query_jobs(handle) for org, handle in (("p", seeded.primary), ("s", seeded.secondary))
+    }
+    run = reconcile(seeded)
+    assert totals(run) == {
+        Kind.MISSING: 2,
+        Kind.DRIFT: 2,
+        Kind.BROKEN_LOOKUP: 1,
+        Kind.BROKEN_LINK: 2,
+        Kind.ORPHAN: 1,
+        Kind.DUPLICATE: 1,
+    }, run.counts
+    for org, handle in (("p", seeded.primary), ("s", seeded.secondary)):
+        assert _query_jobs(handle) - jobs_before[org] == 2  # Account and Contact, once each
+
+
+def _query_jobs(handle) -> int:
+    """Query jobs the org has seen (GET jobs/query lists them, as on Salesforce)."""
+    client = SalesforceClient(Org.objects.get(org_id__startswith=handle.org_id[:15]))
+    return len(client._bulk("GET", "jobs/query").json()["records"])
+
+
+def test_filtered_out_records_are_not_missing(subscribed):
+    linked = subscribed
+    publication = linked.connection.published_objects.get(source_object="Account")
+    services.publication_set_filter(
+        publication=publication,
+        text_or_conditions=SKIP_FILTER,
+        actor=None,
+    )
+    primary = linked.primary
+    kept = primary.org.create("Account", {"Name": "Keep"}, user_id=primary.user_id)
+    primary.org.create("Account", {"Name": "Skip me"}, user_id=primary.user_id)
+    settle(linked)
+    later_skipped = primary.org.create("Account", {"Name": "Keep too"}, user_id=primary.user_id)
+    settle(linked)
+    # The filter stops matching a record that has a copy: its copy is not an orphan, nor drift.
+    primary.org.update("Account", later_skipped, {"Name": "Skip now"}, user_id=primary.user_id)
+    missing = primary.org.create("Account", {"Name": "Unsynced"}, user_id=primary.user_id)
+    primary.org.create("Account", {"Name": "Skip unsynced"}, user_id=primary.user_id)
+
+    run = reconcile(linked)
+
+    assert totals(run) == {Kind.MISSING: 1}, run.counts
+    assert found(run, Kind.MISSING) == {(missing, "")}
+    assert run.pairs_compared == 2
+    assert kept
+
+
+def test_owner_is_compared_as_the_strategy_assigns_it(subscribed):
+    linked = subscribed
+    primary, secondary = linked.primary, linked.secondary
+    owner = primary.org.add_user(
+        last_name="Owner", username=f"owner@{primary.org_id.lower()}.example.com"
+    ).user_id
+    match = secondary.org.add_user(
+        last_name="Owner", username=f"owner@{primary.org_id.lower()}.example.com.dr"
+    ).user_id
+    other = secondary.org.add_user(
+        last_name="Other", username=f"other@{secondary.org_id.lower()}.example.com"
+    ).user_id
+    record = primary.org.create("Account", {"Name": "Owned", "OwnerId": owner}, user_id=primary.user_id)
+    settle(linked)
+    copy = copy_of(linked, record)
+    assert (
+        secondary.org.query(f"SELECT OwnerId FROM Account WHERE Id = '{copy}'").records[0]["OwnerId"] == match
+    )
+    assert reconcile(linked).differences == 0
+
+    secondary.org.update("Account", copy, {"OwnerId": other}, user_id=secondary.user_id)
+    run = reconcile(linked)
+    assert run.found.get(kind=Kind.DRIFT).fields == "OwnerId"
+
+    publication = linked.connection.published_objects.get(source_object="Account")
+    services.publication_set_owner_strategy(
+        publication=publication, strategy="fixed", user_ids=[match], actor=None
+    )
+    assert reconcile(linked).differences == 0  # a fixed owner is set on insert only
+
+
+def test_settle_window_and_queue_items_are_not_judged(seeded, settings):
+    settings.ORGSYNC_RECONCILE_SETTLE_SECONDS = 3600
+    run = reconcile(seeded)
+    assert run.differences == 0, run.counts
+    assert run.in_flight > 0
+
+    settings.ORGSYNC_RECONCILE_SETTLE_SECONDS = 0
+    RecordQueueItem.objects.create(
+        connection=seeded.connection,
+        direction=P2S,
+        source_object="Account",
+        source_id=seeded.missing[0],
+        action="generic_insert",
+    )
+    run = reconcile(seeded)
+    assert run.counts["Account"][Kind.MISSING] == 1  # the other new record
+    assert seeded.missing[0] not in {s for s, _ in found(run, Kind.MISSING)}
+
+
+# --- two-way -----------------------------------------------------------------------------------
+@pytest.fixture
+def two_way(both_ways):
+    linked = both_ways
+    primary, secondary = linked.primary, linked.secondary
+    linked.from_primary = [
+        primary.org.create("Account", {"Name": f"P {n}", "Phone": "1"}, user_id=primary.user_id)
+        for n in range(6)
+    ]
+    linked.from_secondary = [
+        secondary.org.create("Account", {"Name": f"S {n}", "Phone": "2"}, user_id=secondary.user_id)
+        for n in range(4)
+    ]
+    settle(linked)
+    assert compare_orgs(linked, {"Account": ["Name", "Phone"]}).ok
+    return linked
+
+
+def test_two_way_pairs_are_judged_once(two_way):
+    linked = two_way
+    primary, secondary = linked.primary, linked.secondary
+    run = reconcile(linked)
+    assert run.differences == 0
+    assert run.pairs_compared == 20  # ten pairs, seen from both directions
+    copy = copy_of(linked, linked.from_primary[0])
+    secondary.org.update("Account", copy, {"Phone": "changed"}, user_id=secondary.user_id)
+    new_secondary = secondary.org.create("Account", {"Name": "S new"}, user_id=secondary.user_id)
+    new_primary = primary.org.create("Account", {"Name": "P new"}, user_id=primary.user_id)
+
+    run = reconcile(linked)
+
+    assert totals(run) == {Kind.DRIFT: 1, Kind.MISSING: 2}, run.counts
+    assert {(d.direction, d.source_id) for d in run.found.filter(kind=Kind.MISSING)} == {
+        (P2S, new_primary),
+        (S2P, new_secondary),
+    }
+    drift = run.found.get(kind=Kind.DRIFT)
+    assert (drift.direction, drift.changed_last, drift.fields) == (P2S, "secondary", "Phone")
+
+
+@pytest.mark.parametrize("policy, kept", [("primary_wins", "1"), ("latest_wins", "changed")])
+def test_two_way_drift_is_repaired_by_the_conflict_policy(two_way, policy, kept):
+    linked = two_way
+    linked.connection.conflict_policy = policy
+    linked.connection.save(update_fields=["conflict_policy"])
+    copy = copy_of(linked, linked.from_primary[1])
+    linked.secondary.org.update("Account", copy, {"Phone": "changed"}, user_id=linked.secondary.user_id)
+
+    run = reconcile(linked, repair=True)
+    assert run.differences == 1
+    settle(linked)
+
+    assert reconcile(linked).differences == 0
+    verdict = compare_orgs(linked, {"Account": ["Name", "Phone"]})
+    assert verdict.ok, verdict.report()
+    phone = linked.primary.org.query(
+        f"SELECT Phone FROM Account WHERE Id = '{linked.from_primary[1]}'"
+    ).records
+    assert phone[0]["Phone"] == kept
+
+
+def test_two_way_hold_policy_leaves_drift_for_review(two_way):
+    linked = two_way
+    linked.connection.conflict_policy = "hold"
+    linked.connection.save(update_fields=["conflict_policy"])
+    copy = copy_of(linked, linked.from_primary[2])
+    linked.secondary.org.update("Account", copy, {"Phone": "changed"}, user_id=linked.secondary.user_id)
+    run = reconcile(linked, repair=True)
+    assert run.found.get(kind=Kind.DRIFT).repair.startswith("left for review")
+    assert not RecordQueueItem.objects.filter(connection=linked.connection).exists()
+
+
+def test_two_way_broken_link_of_a_copy_deletes_it_and_of_an_origin_copies_it_again(two_way):
+    linked = two_way
+    primary, secondary = linked.primary, linked.secondary
+    origin = linked.from_secondary[0]
+    copy_in_primary = RecordLink.objects.get(connection=linked.connection, secondary_id=origin).primary_id
+    secondary.org.delete(origin, user_id=secondary.user_id, hard=True)  # the origin is gone
+    lost_copy = copy_of(linked, linked.from_primary[3])
+    secondary.org.delete(lost_copy, user_id=secondary.user_id, hard=True)  # a copy is gone
+
+    run = reconcile(linked, repair=True)
+    assert totals(run) == {Kind.BROKEN_LINK: 2}, run.counts
+    settle(linked)
+
+    assert reconcile(linked).differences == 0
+    assert not primary.org.query(f"SELECT Id FROM Account WHERE Id = '{copy_in_primary}'").records
+    verdict = compare_orgs(linked, {"Account": ["Name", "Phone"]})
+    assert verdict.ok, verdict.report()
+
+
+# --- the command and the service -------------------------------------------------------------
+def test_command_exit_status_and_json(seeded):
+    name = seeded.connection.name
+    out = StringIO()
+    with pytest.raises(CommandError, match="9 difference"):
+        call_command("reconcile", name, "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["differences"] == 9
+    assert {d["kind"] for d in report["sample"]} == {k.value for k in Kind}
+
+    out = StringIO()
+    call_command("reconcile", name, "--repair", "--delete-extra", stdout=out)
+    assert "repair:" in out.getvalue()
+    settle(seeded)
+    out = StringIO()
+    call_command("reconcile", name, "--object", "account", stdout=out)
+    assert "the orgs agree" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"source_object": "Opportunity"}, "Object “Opportunity” is not published"),
+        ({"direction": S2P}, "needs a two-way connection"),
+        ({"delete_extra": True}, "ask for repair"),
+        ({"direction": "sideways"}, "Direction “sideways” is unknown"),
+    ],
+)
+def test_bad_requests_name_the_fix(subscribed, options, message):
+    with pytest.raises(ReconcileError, match=message):
+        reconcile_start(connection=subscribed.connection, run_in_worker=False, **options)
+    assert not ReconcileRun.objects.exists()
+
+
+def test_one_run_at_a_time(subscribed):
+    reconcile_start(connection=subscribed.connection, run_in_worker=False)
+    with pytest.raises(ReconcileError, match="is running"):
+        reconcile_start(connection=subscribed.connection, run_in_worker=False)

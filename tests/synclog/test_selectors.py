@@ -112,6 +112,6 @@ def test_org_usage_fraction():
 def test_connection_stats_query_count_does_not_grow_with_connections(django_assert_max_num_queries):
     for _ in range(5):
         RecordQueueItemFactory(connection=ConnectionFactory())
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         stats = selectors.connection_stats()
     assert len(stats) == 5
