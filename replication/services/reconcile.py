@@ -132,16 +132,11 @@ def reconciles_resume_stalled() -> list[int]:
 
 
 def next_scheduled(schedule: ReconcileSchedule, after: datetime) -> datetime:
-    """The first run at `schedule.hour` o'clock (UTC) after `after`, then every `every_hours`."""
-    start = after.astimezone(UTC).replace(hour=schedule.hour % 24, minute=0, second=0, microsecond=0)
+    """The first slot after `after`: `schedule.hour` o'clock (UTC) of that day, then every
+    `every_hours` hours."""
+    anchor = after.astimezone(UTC).replace(hour=schedule.hour % 24, minute=0, second=0, microsecond=0)
     step = timedelta(hours=max(schedule.every_hours, 1))
-    if schedule.every_hours % 24 == 0:
-        while start <= after:
-            start += timedelta(days=1)
-        return start
-    while start > after:
-        start -= step
-    return start + step
+    return anchor + (((after - anchor) // step) + 1) * step
 
 
 def reconciles_start_due(now: datetime | None = None) -> list[int]:
