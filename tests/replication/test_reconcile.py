@@ -88,22 +88,22 @@ def copy_of(linked, source_id: str) -> str:
     return link.secondary_id
 
 
-@pytest.fixture
-def seeded(subscribed):
-    """A one-way connection (Account, and Contact under it) with 40 clean Accounts and 20 clean
-    Contacts, then one or two of every class of difference written straight into the orgs."""
-    linked = subscribed
+def seed(linked, clean: int = 40):
+    """A one-way connection (Account, and Contact under it) with `clean` Accounts and half as many
+    Contacts in sync, then one or two of every class of difference written straight into the orgs."""
     subscribe_contacts(linked)
     primary, secondary = linked.primary, linked.secondary
     accounts = [
         primary.org.create("Account", {"Name": f"Acct {n}", "Phone": f"555-{n:04}"}, user_id=primary.user_id)
-        for n in range(40)
+        for n in range(clean)
     ]
     contacts = [
         primary.org.create(
-            "Contact", {"LastName": f"Person {n}", "AccountId": accounts[10 + n]}, user_id=primary.user_id
+            "Contact",
+            {"LastName": f"Person {n}", "AccountId": accounts[10 + n % (clean - 10)]},
+            user_id=primary.user_id,
         )
-        for n in range(20)
+        for n in range(clean // 2)
     ]
     settle(linked)
     assert compare_orgs(linked, {"Account": ["Name", "Phone"], "Contact": ["LastName", "AccountId"]}).ok
@@ -137,6 +137,11 @@ def seeded(subscribed):
     return linked
 
 
+@pytest.fixture
+def seeded(subscribed):
+    return seed(subscribed)
+
+
 def test_every_class_found_at_once_and_nothing_else(seeded):
     run = reconcile(seeded)
 
@@ -166,6 +171,42 @@ def test_every_class_found_at_once_and_nothing_else(seeded):
     assert found(run, Kind.DUPLICATE) == {(seeded.accounts[6], seeded.duplicate)}
     assert run.pairs_compared == 40 - 3 + 20  # three Account pairs broken on purpose
     assert not run.repairs  # compare only
+
+
+def test_no_false_positives_among_a_thousand_clean_records(subscribed):
+    linked = seed(subscribed, clean=1000)
+    run = reconcile(linked)
+    assert run.differences == 9, run.counts
+    assert run.pairs_compared == 1000 - 3 + 500
+    # Accounts: 1,000 + 2 new - 2 deleted in the primary, 1,000 - 1 deleted + 1 duplicate in the
+    # secondary; Contacts: 500 on each side.
+    assert run.records_read == 1000 + 1000 + 2 * 500
+
+
+def test_cross_object_mapping(linked):
+    """Lead in the primary arrives as Contact in the secondary: copies are told apart by their
+    origin's key prefix, native Contacts are none of reconcile's business."""
+    publication = services.publication_publish(
+        connection=linked.connection, direction=P2S, source_object="Lead", actor=None
+    )
+    services.subscription_subscribe(publication=publication, actor=None, target_object="Contact")
+    primary, secondary = linked.primary, linked.secondary
+    leads = [
+        primary.org.create("Lead", {"LastName": f"Lead {n}", "Company": "Acme"}, user_id=primary.user_id)
+        for n in range(5)
+    ]
+    settle(linked)
+    secondary.org.create("Contact", {"LastName": "Native"}, user_id=secondary.user_id)
+    assert reconcile(linked).differences == 0
+    copy = copy_of(linked, leads[0])
+    secondary.org.update("Contact", copy, {"LastName": "Edited"}, user_id=secondary.user_id)
+    unsynced = primary.org.create("Lead", {"LastName": "New", "Company": "Acme"}, user_id=primary.user_id)
+
+    run = reconcile(linked)
+
+    assert run.counts == {"Lead": {Kind.DRIFT: 1, Kind.MISSING: 1}}
+    assert run.found.get(kind=Kind.DRIFT).fields == "LastName"
+    assert run.found.get(kind=Kind.MISSING).source_id == unsynced
 
 
 def test_repair_then_reconcile_finds_nothing(seeded):
