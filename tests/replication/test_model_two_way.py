@@ -20,6 +20,7 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
@@ -36,7 +37,9 @@ from connections.models import Connection
 from replication import services
 from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
-from replication.models import Direction, EngineSchedule, QueueStatus, RecordQueueItem
+from replication.models import Direction, EngineSchedule, QueueStatus, ReconcileRun, RecordQueueItem
+from replication.reconcile.runner import ReconcileRunner
+from replication.services.reconcile import reconcile_start
 from tests.replication.conftest import linked_orgs
 from tests.replication.oracle import compare_orgs
 
@@ -243,6 +246,17 @@ class TwoWayModel(RuleBasedStateMachine):
                 break
         verdict = compare_orgs(self.linked, COMPARED, unique=UNIQUE)
         assert verdict.ok, verdict.report()
+        # Reconcile, judged by the same oracle: where the orgs agree, it finds nothing.
+        connection.refresh_from_db()
+        with override_settings(ORGSYNC_RECONCILE_SETTLE_SECONDS=0):  # settled: judge every record
+            run = ReconcileRunner(reconcile_start(connection=connection, run_in_worker=False)).run()
+        assert run.status == ReconcileRun.Status.COMPLETED, run.error
+        if not verdict.explained:
+            samples = [
+                (d.kind, d.source_object, d.source_id, d.target_id, d.fields, d.detail)
+                for d in run.found.all()
+            ]
+            assert run.differences == 0, (run.counts, samples[:10])
 
 
 EXAMPLES = int(os.environ.get("ORGSYNC_MODEL_EXAMPLES", "12"))
