@@ -26,6 +26,7 @@ class ConnectionEvent(models.Model):
         MAPPING_CHANGED = "mapping_changed", "Field Mapping Changed"
         FILTER_CHANGED = "filter_changed", "Filter Changed"
         METADATA_SYNC = "metadata_sync", "Metadata Sync"
+        RECONCILE_REPAIRED = "reconcile_repaired", "Reconcile Repair"
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=Kind)

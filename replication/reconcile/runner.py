@@ -37,6 +37,7 @@ from replication.reconcile import reading
 from replication.reconcile.compare import Difference, ObjectSpec, compare, in_flight, pairs_compared
 from replication.reconcile.repair import Repairer, side
 from replication.reconcile.store import FieldHasher, Store, key, stamp
+from synclog.models import ConnectionEvent
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class ReconcileRunner:
         repairs = dict(self.repairer.planned) if self.repairer else {}
         if self.repairer is not None and not run.dry_run:
             repairs = dict(self._repair())
+            self._record_repair(repairs)
         self._finish(Status.COMPLETED, repairs=repairs)
 
     def _plans(self, direction: str) -> list[ObjectPlan]:
@@ -411,6 +413,18 @@ class ReconcileRunner:
         finally:
             self.ctx.lease = None
             lease.release()
+
+    def _record_repair(self, repairs: dict[str, int]) -> None:
+        """A repair changes the orgs: the connection's history says what, and who asked."""
+        if not repairs:
+            return
+        done = "; ".join(f"{label}: {n:,}" for label, n in sorted(repairs.items()))
+        ConnectionEvent.objects.create(
+            connection=self.connection,
+            kind=ConnectionEvent.Kind.RECONCILE_REPAIRED,
+            actor=self.run_row.requested_by,
+            detail=f"Reconcile #{self.run_row.pk}: {done}"[:500],
+        )
 
     # --- the run's row ----------------------------------------------------------------------------
     def _acquire(self) -> bool:

@@ -22,6 +22,7 @@ from replication.models import (
 )
 from replication.reconcile.runner import ReconcileRunner
 from replication.services.reconcile import ReconcileError, reconcile_start
+from synclog.models import ConnectionEvent
 from tests.replication.oracle import compare_orgs
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
@@ -220,6 +221,9 @@ def test_repair_then_reconcile_finds_nothing(seeded):
     run = reconcile(seeded, repair=True, delete_extra=True)
     assert run.differences == 9
     assert sum(run.repairs.values()) == 9, run.repairs
+    history = seeded.connection.events.get(kind=ConnectionEvent.Kind.RECONCILE_REPAIRED)
+    assert history.detail.startswith(f"Reconcile #{run.pk}: delete the copy: 2;")
+    assert not seeded.connection.events.filter(detail__startswith=f"Reconcile #{dry.pk}").exists()
     settle(seeded)
 
     again = reconcile(seeded)
