@@ -11,7 +11,12 @@ from collections.abc import Callable, Iterator
 
 from connections.client import MAX_COMPOSITE_QUERIES, SalesforceClient
 from connections.client_errors import error_from_body
-from replication.bulksync.source import converters_for, typed_row, wait_for_job
+from replication.bulksync.source import (
+    QUERY_RECORDS_PER_SECOND_GUESS,
+    converters_for,
+    typed_row,
+    wait_for_job,
+)
 
 PAGE_RECORDS = 100_000
 CHUNK = 5000
@@ -45,21 +50,32 @@ def rest_records(
     return [client.answer_records(answer, what="reconcile", before_page=before_page) for answer in answers]
 
 
+def start_query(client: SalesforceClient, soql: str) -> str:
+    """Create a Bulk API 2.0 query job (Salesforce runs it meanwhile); returns its Id."""
+    return client.bulk_query_create(soql)["id"]
+
+
 def bulk_pages(
-    client: SalesforceClient, soql: str, describe: dict, *, before_page: Callable[[], None], sleep=time.sleep
+    client: SalesforceClient,
+    job_id: str,
+    describe: dict,
+    *,
+    expected: int,
+    before_page: Callable[[], None],
+    sleep=time.sleep,
 ) -> Iterator[list[dict]]:
-    """One Bulk API 2.0 query job, its result pages streamed in chunks of CHUNK typed rows."""
-    before_page()
-    job = client.bulk_query_create(soql)
-    info = wait_for_job(client, job["id"], query=True, sleep=sleep, first_wait=0.3)
+    """A query job's result pages, streamed in chunks of CHUNK typed rows, once it completes.
+    `expected` (the records counted) times the polls by the job's progress."""
+    first = max(0.3, expected / QUERY_RECORDS_PER_SECOND_GUESS)
+    info = wait_for_job(client, job_id, query=True, sleep=sleep, first_wait=first, expected=expected)
     if info["state"] != "JobComplete":
         message = info.get("errorMessage") or f"ended {info['state']}"
-        raise ReconcileReadError(f"Bulk API query job {job['id']}: {message}")
+        raise ReconcileReadError(f"Bulk API query job {job_id}: {message}")
     convert = typed_row(converters_for(describe))
     locator: str | None = None
     while True:
         before_page()
-        with client.bulk_query_stream(job["id"], locator=locator, max_records=PAGE_RECORDS) as page:
+        with client.bulk_query_stream(job_id, locator=locator, max_records=PAGE_RECORDS) as page:
             chunk: list[dict] = []
             for row in page.rows:
                 chunk.append(convert(row))

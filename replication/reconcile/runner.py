@@ -184,24 +184,32 @@ class ReconcileRunner:
             self._heartbeat(force=True, phase=f"reading {plan.source_object} with Bulk API 2.0")
             store.reset_object()
             source_org, target_org = plan.publication.source_org, plan.publication.target_org
-            describe = self.ctx.describe(source_org, plan.source_object)
-            for chunk in reading.bulk_pages(
-                self.ctx.client(source_org),
-                self._source_soql(plan),
-                describe,
-                before_page=self._heartbeat,
-                sleep=self.sleep,
-            ):
-                self._load_source(store, plan, spec, chunk)
-            target_describe = self.ctx.describe(target_org, plan.target_object)
-            for chunk in reading.bulk_pages(
-                self.ctx.client(target_org),
-                self._target_soql(plan, spec),
-                target_describe,
-                before_page=self._heartbeat,
-                sleep=self.sleep,
-            ):
-                self._load_target(store, spec, chunk)
+            source, target = self.ctx.client(source_org), self.ctx.client(target_org)
+            # Both jobs first: the target's runs while the source's results are read.
+            jobs = (
+                reading.start_query(source, self._source_soql(plan)),
+                reading.start_query(target, self._target_soql(plan, spec)),
+            )
+            reads = (
+                (
+                    source,
+                    jobs[0],
+                    plan.source_object,
+                    lambda rows: self._load_source(store, plan, spec, rows),
+                ),
+                (target, jobs[1], plan.target_object, lambda rows: self._load_target(store, spec, rows)),
+            )
+            for client, job_id, sobject, load in reads:
+                pages = reading.bulk_pages(
+                    client,
+                    job_id,
+                    self.ctx.describe(client.org, sobject),
+                    expected=self._size(client.org, sobject),
+                    before_page=self._heartbeat,
+                    sleep=self.sleep,
+                )
+                for chunk in pages:
+                    load(chunk)
             self._judge(store, plan, spec)
             return
         names = ", ".join(p.source_object for p in group)

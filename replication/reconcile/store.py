@@ -11,6 +11,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime
 
 from django.utils.crypto import salted_hmac
@@ -50,18 +51,35 @@ def stamp(value: str | None) -> float:
 
 
 class FieldHasher:
-    """Keyed 8-byte hashes of field values, one spelling per value (as the engine's state hash)."""
+    """Keyed 8-byte hashes of field values, one spelling per value (as the engine's state hash).
+
+    Most values repeat (blanks, picklists, owners), so hashes are remembered per value, up to
+    CACHE_SIZE of them (then the memory starts over): hashing dominates a big reconcile."""
+
+    CACHE_SIZE = 100_000
 
     def __init__(self) -> None:
         self.secret = salted_hmac("orgsync.reconcile.field-hash", "key", algorithm="sha256").digest()
+        self.cache: dict[object, str] = {}
 
     def __call__(self, value: object) -> str:
+        # bool before int: True == 1 and hash(True) == hash(1), so key them apart.
+        cache_key = (type(value), value) if isinstance(value, bool | int | float) else value
+        try:
+            return self.cache[cache_key]
+        except (KeyError, TypeError):
+            pass
         normal = _normal(value)
         data = NULL if normal is None else f"{type(normal).__name__}:{normal}".encode()
-        return hashlib.blake2b(data, key=self.secret, digest_size=8).hexdigest()
+        digest = hashlib.blake2b(data, key=self.secret, digest_size=8).hexdigest()
+        if len(self.cache) >= self.CACHE_SIZE:
+            self.cache.clear()
+        with suppress(TypeError):  # an unhashable value (a compound field) is not remembered
+            self.cache[cache_key] = digest
+        return digest
 
     def row(self, values: Iterable[object]) -> str:
-        return "|".join(self(v) for v in values)
+        return "|".join(map(self, values))
 
 
 class Store:
@@ -69,7 +87,7 @@ class Store:
         fd, self.path = tempfile.mkstemp(prefix="orgsync-reconcile-", suffix=".sqlite3")
         os.close(fd)
         self.db = sqlite3.connect(self.path, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32000"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-16000"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript(SCHEMA)
 
