@@ -14,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sfemu.server import control
+from sfemu.server.apex_anonymous import ROUTES as APEX_ROUTES
 from sfemu.server.authorize import authorize_endpoint
 from sfemu.server.http import error_entry, json_response, not_found
 from sfemu.server.identity import identity_endpoint, userinfo_endpoint
@@ -73,6 +74,9 @@ def create_app(state: ServerState) -> Starlette:
         *_both("/id/{org_id}/{user_id}", identity_endpoint, ["GET", "POST"]),
         Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
         Route("/services/Soap/u/{version}/{org_id}", soap_endpoint, methods=["POST"]),
+        Route("/services/Soap/c/{version}", soap_endpoint, methods=["POST"]),
+        Route("/services/Soap/c/{version}/{org_id}", soap_endpoint, methods=["POST"]),
+        *APEX_ROUTES,
         *METADATA_ROUTES,
         *control.ROUTES,
     ]

@@ -41,6 +41,7 @@ class ApiRequest:
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
     parsed: Any = None  # pre-parsed JSON body (composite subrequests)
+    query_lists: Mapping[str, list[str]] = field(default_factory=dict)  # repeated parameters
 
     def json(self) -> Any:
         """The JSON body; Salesforce's JSON_PARSER_ERROR when it is not JSON."""

@@ -71,6 +71,7 @@ async def rest_endpoint(request: Request) -> Response:
         query={k: request.query_params[k] for k in request.query_params},
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await request.body(),
+        query_lists={k: request.query_params.getlist(k) for k in request.query_params},
     )
     response = await run_in_threadpool(serve_rest, state, segments[0], req, base_url(request))
     if request.method == "HEAD":

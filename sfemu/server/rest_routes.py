@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from sfemu.server import (
-    routes_collections as coll,
-)
-from sfemu.server import (
+    routes_batch,
     routes_composite,
     routes_describe,
+    routes_layouts,
     routes_query,
+    routes_recent,
     routes_replication,
     routes_resources,
     routes_rows,
+    routes_search,
     routes_tooling,
+    routes_tree,
+)
+from sfemu.server import (
+    routes_collections as coll,
 )
 from sfemu.server.dispatch import RestRoute, route, route_kind
 
@@ -26,6 +31,19 @@ ROUTES: list[RestRoute] = [
     route("sobjects/{sobject}/describe", get=routes_describe.describe),
     route("sobjects/{sobject}/updated", get=routes_replication.updated),
     route("sobjects/{sobject}/deleted", get=routes_replication.deleted),
+    route("sobjects/{sobject}/describe/layouts", get=routes_layouts.layouts),
+    route("sobjects/{sobject}/describe/layouts/{record_type_id}", get=routes_layouts.layout_for_record_type),
+    route("sobjects/{sobject}/describe/compactLayouts", get=routes_layouts.compact_layouts),
+    route("sobjects/{sobject}/listviews", get=routes_layouts.listviews),
+    route("sobjects/{sobject}/listviews/{view_id}", get=routes_layouts.listview),
+    route("sobjects/{sobject}/listviews/{view_id}/describe", get=routes_layouts.listview_describe),
+    route("sobjects/{sobject}/listviews/{view_id}/results", get=routes_layouts.listview_results),
+    route("search", get=routes_search.search),
+    route(
+        "parameterizedSearch",
+        get=routes_search.parameterized_get,
+        post=routes_search.parameterized_post,
+    ),
     route(
         "sobjects/{sobject}/{record_id}",
         hidden=("POST",),
@@ -45,6 +63,9 @@ ROUTES: list[RestRoute] = [
     route("queryAll", "query", get=routes_query.run_query_all),
     route("queryAll/{locator}", "query", get=routes_query.more),
     route("composite", post=routes_composite.composite),
+    route("composite/batch", post=routes_batch.batch),
+    route("composite/tree/{sobject}", post=routes_tree.tree),
+    route("recent", get=routes_recent.recent),
     route(
         "composite/sobjects",
         "collections",

@@ -543,7 +543,9 @@ def check_deploy_status(state: ServerState, org: Org, session: Session, call: An
 
 
 def retrieve(state: ServerState, org: Org, session: Session, call: Any, version: str) -> str:
-    request = next(iter(_children(call, "retrieveRequest")), None)
+    # The WSDL names the element ``retrieveRequest`` (simple-salesforce, zeep); jsforce and the
+    # Salesforce CLI send ``<retrieve><request>…</request></retrieve>``, which Salesforce serves too.
+    request = next(iter(_children(call, "retrieveRequest") or _children(call, "request")), None)
     if request is None:
         raise Fault("INVALID_ARGUMENT", "retrieveRequest is required")
     api_version = _child_text(request, "apiVersion") or version

@@ -7,6 +7,7 @@ from typing import Any
 
 from sfemu import ids
 from sfemu.errors import MultipleMatchesError, SalesforceError
+from sfemu.server import routes_relationships
 from sfemu.server.http import ApiRequest, ApiResponse, not_found
 from sfemu.server.state import Ctx
 from sfemu.server.versions import at_least
@@ -100,6 +101,9 @@ def read_by_external_id(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> Ap
     """``GET /sobjects/{Type}/{extField}/{value}``, or a blob ``/sobjects/{Type}/{id}/{field}``."""
     sobject = canonical_sobject(ctx, params["sobject"])
     if _is_record_id(ctx, sobject, params["field"]):
+        spec = ctx.org.schema.field(sobject, params["value"])
+        if spec is None or spec.type != "base64":
+            return routes_relationships.traverse(ctx, req, sobject, params["field"], params["value"])
         data = ctx.org.get_blob(sobject, params["field"], params["value"])
         return ApiResponse(200, raw=data, media_type="application/octetstream")
     try:

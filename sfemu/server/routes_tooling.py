@@ -7,6 +7,7 @@ from typing import Any
 
 from sfemu import tooling
 from sfemu.errors import SalesforceError
+from sfemu.server.apex_anonymous import execute_anonymous_rest
 from sfemu.server.dispatch import RestRoute, route
 from sfemu.server.http import ApiRequest, ApiResponse, not_found
 from sfemu.server.state import Ctx
@@ -75,6 +76,7 @@ def query(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
 ROUTES: list[RestRoute] = [
     route("tooling", "tooling", get=resources),
     route("tooling/query", "tooling", get=query),
+    route("tooling/executeAnonymous", "tooling", get=execute_anonymous_rest),
     route("tooling/sobjects", "tooling", get=sobjects),
     route("tooling/sobjects/{sobject}", "tooling", post=create),
     route("tooling/sobjects/{sobject}/{record_id}", "tooling", get=read),

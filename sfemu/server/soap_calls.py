@@ -1,4 +1,9 @@
-"""Partner SOAP calls other than ``login()``: ``undelete`` and ``getServerTimestamp``.
+"""SOAP calls other than ``login()`` on the partner (``/Soap/u``) and enterprise (``/Soap/c``)
+endpoints: ``undelete``, ``getServerTimestamp`` and ``logout``.
+
+``logout()`` (void: an empty ``logoutResponse``) ends the session of the ``SessionHeader``: its
+token is revoked, so every later REST, SOAP, Bulk or Metadata call with it is refused as an invalid
+session (REST ``401 INVALID_SESSION_ID``).
 
 The session comes from ``<SessionHeader><sessionId>`` (jsforce and the Salesforce WSDL clients send
 it there). Calls are metered like REST calls and pass the same fault gate; answers carry the
@@ -21,7 +26,7 @@ from sfemu import ids
 from sfemu.errors import SalesforceError
 from sfemu.server import faults_api
 from sfemu.server.http import XML_TYPE
-from sfemu.server.soap_login import _HEADERS, soap_fault
+from sfemu.server.soap_login import _HEADERS, NAMESPACES, soap_fault
 from sfemu.server.state import ServerState
 from sfemu.server.users import live_session
 
@@ -53,53 +58,61 @@ def parse_call(root: ElementTree.Element) -> tuple[str | None, ElementTree.Eleme
     return session_id, call
 
 
-async def handle(state: ServerState, root: ElementTree.Element) -> Response:
-    """Serve a non-login partner call (``root`` is the parsed envelope)."""
+async def handle(state: ServerState, root: ElementTree.Element, flavor: str = "u") -> Response:
+    """Serve a non-login call (``root`` is the parsed envelope; ``flavor`` ``u`` or ``c``)."""
     session_id, call = parse_call(root)
     if call is None:
         return soap_fault(
-            "INVALID_SOAP_REQUEST", "no call in the SOAP body", fault_type="UnexpectedErrorFault"
+            "INVALID_SOAP_REQUEST",
+            "no call in the SOAP body",
+            fault_type="UnexpectedErrorFault",
+            flavor=flavor,
         )
-    return await run_in_threadpool(_serve, state, session_id, call)
+    return await run_in_threadpool(_serve, state, session_id, call, flavor)
 
 
-def _serve(state: ServerState, session_id: str | None, call: ElementTree.Element) -> Response:
+def _serve(
+    state: ServerState, session_id: str | None, call: ElementTree.Element, flavor: str = "u"
+) -> Response:
     name = _local(call.tag)
     handler = CALLS.get(name)
+
+    def fault(code: str, message: str) -> Response:
+        return soap_fault(code, message, fault_type="UnexpectedErrorFault", flavor=flavor)
+
     if handler is None:
-        return soap_fault(
-            "UNSUPPORTED_API_CALL",
-            f"sfemu does not serve {name}() on the partner SOAP endpoint",
-            fault_type="UnexpectedErrorFault",
-        )
+        endpoint = "enterprise" if flavor == "c" else "partner"
+        return fault("UNSUPPORTED_API_CALL", f"sfemu does not serve {name}() on the {endpoint} SOAP endpoint")
     found = live_session(state, session_id)
     if found is None:
-        return soap_fault("INVALID_SESSION_ID", INVALID_SESSION, fault_type="UnexpectedErrorFault")
+        return fault("INVALID_SESSION_ID", INVALID_SESSION)
     session, org = found
     if session.password_expired:
-        return soap_fault(
+        return fault(
             "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
             "The users password has expired, you must call SetPassword before attempting any other "
             "API operations",
-            fault_type="UnexpectedErrorFault",
         )
     unavailable = faults_api.gate(org, "soap")
     if unavailable is not None:
-        return soap_fault(unavailable.error_code, unavailable.message, fault_type="UnexpectedErrorFault")
+        return fault(unavailable.error_code, unavailable.message)
     try:
         org.check_api_limit()
         org.count_api_call("soap")
     except SalesforceError as exc:
-        return soap_fault(exc.error_code, exc.message, fault_type="UnexpectedErrorFault")
+        return fault(exc.error_code, exc.message)
     try:
         result = handler(org, session, call)
     except SalesforceError as exc:
-        return soap_fault(exc.error_code, exc.message, fault_type="UnexpectedErrorFault")
+        return fault(exc.error_code, exc.message)
+    if name == "logout" and session_id:
+        state.auth.revoke(session_id)  # the session ends here: its token is refused from now on
     log.info("SOAP %s served", name)
-    return Response(_envelope(org, f"<{name}Response>{result}</{name}Response>"), 200, _HEADERS, XML_TYPE)
+    inner = f"<{name}Response>{result}</{name}Response>" if result else f"<{name}Response/>"
+    return Response(_envelope(org, inner, flavor), 200, _HEADERS, XML_TYPE)
 
 
-def _envelope(org: Org, body: str) -> str:
+def _envelope(org: Org, body: str, flavor: str = "u") -> str:
     used, limit = org.api_usage()
     header = (
         "<soapenv:Header><LimitInfoHeader><limitInfo>"
@@ -109,7 +122,7 @@ def _envelope(org: Org, body: str) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns="urn:partner.soap.sforce.com" '
+        f'xmlns="{NAMESPACES[flavor][0]}" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         f"{header}<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
     )
@@ -149,7 +162,13 @@ def server_timestamp(org: Org, session: Session, call: ElementTree.Element) -> s
     return f"<result><timestamp>{stamp}</timestamp></result>"
 
 
+def logout(org: Org, session: Session, call: ElementTree.Element) -> str:
+    """``logout()``: returns nothing; the caller revokes the session once the call is served."""
+    return ""
+
+
 CALLS: dict[str, Callable[[Org, Session, ElementTree.Element], str]] = {
     "undelete": undelete,
     "getServerTimestamp": server_timestamp,
+    "logout": logout,
 }

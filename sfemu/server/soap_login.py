@@ -1,4 +1,5 @@
-"""SOAP partner ``login()`` at ``/services/Soap/u/XX.X`` (envelope as recorded from a real org);
+"""SOAP ``login()`` at ``/services/Soap/u/XX.X`` (partner) and ``/services/Soap/c/XX.X``
+(enterprise) — envelope as recorded from a real org, the enterprise one in its own namespaces;
 other calls are served by :mod:`sfemu.server.soap_calls`."""
 
 from __future__ import annotations
@@ -26,14 +27,24 @@ MAX_LOGIN_BYTES = 10 * 1024
 _VERSION_RE = re.compile(r"^(\d{1,2})\.0$")
 _HEADERS = {"Cache-Control": "no-cache,must-revalidate,max-age=0,no-store,private"}
 INVALID_LOGIN = "Invalid username, password, security token; or user locked out."
+# endpoint letter → (message namespace, fault namespace)
+NAMESPACES = {
+    "u": ("urn:partner.soap.sforce.com", "urn:fault.partner.soap.sforce.com"),
+    "c": ("urn:enterprise.soap.sforce.com", "urn:fault.enterprise.soap.sforce.com"),
+}
 
 
-def soap_fault(code: str, message: str, *, fault_type: str = "LoginFault") -> Response:
+def flavor_of(request: Request) -> str:
+    """``c`` for the enterprise endpoint, ``u`` for the partner one."""
+    return "c" if request.url.path.startswith("/services/Soap/c/") else "u"
+
+
+def soap_fault(code: str, message: str, *, fault_type: str = "LoginFault", flavor: str = "u") -> Response:
     """HTTP 500 SOAP fault with ``sf:exceptionCode`` / ``sf:exceptionMessage``."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:sf="urn:fault.partner.soap.sforce.com" '
+        f'xmlns:sf="{NAMESPACES[flavor][1]}" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         "<soapenv:Body><soapenv:Fault>"
         f"<faultcode>sf:{code}</faultcode>"
@@ -74,36 +85,39 @@ def parse_login(body: bytes) -> tuple[str, str] | None:
 async def soap_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.sfemu
     version = request.path_params["version"]
+    flavor = flavor_of(request)
     match = _VERSION_RE.match(version)
     if match is None or not 20 <= int(match.group(1)) <= 66:
         return client_fault(f"Unsupported API version: {version}")
     body = await request.body()
     if len(body) > MAX_LOGIN_BYTES and b"login" in body[:2048]:
-        return soap_fault("INVALID_LOGIN", INVALID_LOGIN)
+        return soap_fault("INVALID_LOGIN", INVALID_LOGIN, flavor=flavor)
     try:
         credentials = parse_login(body)
     except ElementTree.ParseError:
         return client_fault("Unable to parse the SOAP envelope")
     if credentials is None:
-        from sfemu.server.soap_calls import handle  # undelete, getServerTimestamp (imports this module)
+        from sfemu.server.soap_calls import handle  # undelete, logout, … (imports this module)
 
-        return await handle(state, ElementTree.fromstring(body))
+        return await handle(state, ElementTree.fromstring(body), flavor)
     base = base_url(request)
-    return await run_in_threadpool(_login, state, credentials, version, base)
+    return await run_in_threadpool(_login, state, credentials, version, base, flavor)
 
 
-def _login(state: ServerState, credentials: tuple[str, str], version: str, base: str) -> Response:
+def _login(
+    state: ServerState, credentials: tuple[str, str], version: str, base: str, flavor: str = "u"
+) -> Response:
     login = authenticate(state.instance, *credentials)
     if login.error or login.org is None or login.user is None:
         log.info("SOAP login refused")
-        return soap_fault("INVALID_LOGIN", INVALID_LOGIN)
+        return soap_fault("INVALID_LOGIN", INVALID_LOGIN, flavor=flavor)
     org, user, expired = login.org, login.user, login.password_expired
     token = state.auth.issue_access_token(
         org.org_id, user["Id"], scope="api web full", password_expired=expired
     )
     log.info("SOAP login accepted")
     full_user = user_row(org, user["Id"]) | user
-    xml = login_response(state, org, full_user, token, version, base, expired=expired)
+    xml = login_response(state, org, full_user, token, version, base, expired=expired, flavor=flavor)
     return Response(xml, status_code=200, media_type=XML_TYPE, headers=_HEADERS)
 
 
@@ -124,6 +138,7 @@ def login_response(
     base: str,
     *,
     expired: bool = False,
+    flavor: str = "u",
 ) -> str:
     """The ``loginResponse`` envelope, children in the recorded order."""
     org15 = org.org_id[:15]
@@ -132,7 +147,7 @@ def login_response(
         _text("metadataServerUrl", f"{base}/services/Soap/m/{version}/{org15}"),
         _text("passwordExpired", expired),
         _text("sandbox", bool(getattr(org, "is_sandbox", False))),
-        _text("serverUrl", f"{base}/services/Soap/u/{version}/{org15}"),
+        _text("serverUrl", f"{base}/services/Soap/{flavor}/{version}/{org15}"),
         _text("sessionId", token),
         _text("userId", user_id),
         "<userInfo>" + "".join(_user_info(state, org, user)) + "</userInfo>",
@@ -140,7 +155,7 @@ def login_response(
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns="urn:partner.soap.sforce.com" '
+        f'xmlns="{NAMESPACES[flavor][0]}" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         "<soapenv:Body><loginResponse><result>"
         + "".join(result)
