@@ -20,6 +20,7 @@ from replication.bulksync.source import (
 
 PAGE_RECORDS = 100_000
 CHUNK = 5000
+MAX_FIRST_WAIT = 1.0  # the second job often finished while the first one's results were read
 
 
 class ReconcileReadError(Exception):
@@ -66,7 +67,7 @@ def bulk_pages(
 ) -> Iterator[list[dict]]:
     """A query job's result pages, streamed in chunks of CHUNK typed rows, once it completes.
     `expected` (the records counted) times the polls by the job's progress."""
-    first = max(0.3, expected / QUERY_RECORDS_PER_SECOND_GUESS)
+    first = min(max(0.3, expected / QUERY_RECORDS_PER_SECOND_GUESS), MAX_FIRST_WAIT)
     info = wait_for_job(client, job_id, query=True, sleep=sleep, first_wait=first, expected=expected)
     if info["state"] != "JobComplete":
         message = info.get("errorMessage") or f"ended {info['state']}"

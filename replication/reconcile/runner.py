@@ -277,12 +277,14 @@ class ReconcileRunner:
         describe = self.ctx.describe(plan.publication.source_org, plan.source_object)
         owners = self._owners(plan, spec, records)
         cutoff = self._cutoff()
+        names = [m.source for m in spec.compared]
+        owner_at = names.index(OWNER_FIELD) if owners else None
         rows, refs = [], []
         for r in records:
             k = key(r["Id"])
-            values = [
-                owners.get(r["Id"]) if m.source == OWNER_FIELD else r.get(m.source) for m in spec.compared
-            ]
+            values = [r.get(name) for name in names]
+            if owner_at is not None:
+                values[owner_at] = owners.get(r["Id"])
             passes = not plan.conditions or matches(plan.conditions, r, describe)
             modstamp = stamp(r.get("SystemModstamp"))
             marker = key(r.get(EXTERNAL_ID_FIELD)) if spec.identity else ""
