@@ -55,7 +55,7 @@ class FieldHasher:
     Most values repeat (blanks, picklists, owners), so hashes are remembered per value, up to
     CACHE_SIZE of them (then the memory starts over): hashing dominates a big reconcile."""
 
-    CACHE_SIZE = 100_000
+    CACHE_SIZE = 20_000
 
     def __init__(self) -> None:
         self.secret = salted_hmac("orgsync.reconcile.field-hash", "key", algorithm="sha256").digest()

@@ -28,7 +28,14 @@ from django_q.models import Schedule
 from connections.models import Connection
 from connections.services import connection_accept, connection_create
 from metadiff.models import OrgDifference
-from replication.models import BulkSync, PublishedObject, SubscribedObject
+from replication.models import (
+    BulkSync,
+    PublishedObject,
+    ReconcileDifference,
+    ReconcileRun,
+    ReconcileSchedule,
+    SubscribedObject,
+)
 from replication.services import publication_publish, subscription_subscribe
 from tests.connections.emu import connect_by_password
 from tests.factories import ConnectionFactory, OrgFactory, UserFactory
@@ -128,6 +135,13 @@ def rows(db):
     SyncLogFactory(connection=connection)
     RecordQueueItemFactory(connection=connection)
     BulkSync.objects.create(connection=connection)
+    reconcile = ReconcileRun.objects.create(
+        connection=connection, status=ReconcileRun.Status.COMPLETED, counts={"Account": {"drift": 1}}
+    )
+    ReconcileDifference.objects.create(
+        run=reconcile, direction="p2s", source_object="Account", target_object="Account", kind="drift"
+    )
+    ReconcileSchedule.objects.create(connection=connection)
     OrgDifference.objects.create(
         name="Fuzz difference", source_org=connection.primary_org, destination_org=connection.secondary_org
     )
