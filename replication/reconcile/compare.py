@@ -32,6 +32,7 @@ class ObjectSpec:
     key_prefix: str  # of the source object: a copy's origin Id starts with it
     identity: bool  # source records that carry an origin Id are copies (two-way)
     sync_created: bool
+    sync_updated: bool
 
 
 @dataclass
@@ -58,8 +59,9 @@ def compare(store: Store, spec: ObjectSpec) -> Iterator[Difference]:
     if spec.sync_created:
         yield from _missing(store, spec)
     yield from _extra(store, spec)
-    yield from _drift(store, spec)
-    yield from _broken_lookups(store, spec)
+    if spec.sync_updated:  # otherwise copies keep the values they were created with, by design
+        yield from _drift(store, spec)
+        yield from _broken_lookups(store, spec)
     store.query("INSERT OR IGNORE INTO xlate SELECT src, (SELECT id FROM tgt WHERE k = pair.tgt) FROM pair")
 
 

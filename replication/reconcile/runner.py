@@ -244,6 +244,7 @@ class ReconcileRunner:
             key_prefix=source_describe.get("keyPrefix") or "",
             identity=plan.identity,
             sync_created=plan.publication.sync_created,
+            sync_updated=plan.publication.sync_updated,
         )
 
     def _source_soql(self, plan: ObjectPlan) -> str:

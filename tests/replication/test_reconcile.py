@@ -299,6 +299,14 @@ def test_filtered_out_records_are_not_missing(subscribed):
     assert kept
 
 
+def test_what_a_publication_does_not_sync_is_not_a_difference(seeded):
+    publication = seeded.connection.published_objects.get(source_object="Account")
+    publication.sync_created = publication.sync_updated = False
+    publication.save(update_fields=["sync_created", "sync_updated"])
+    run = reconcile(seeded)
+    assert run.counts["Account"] == {Kind.BROKEN_LINK: 2, Kind.ORPHAN: 1, Kind.DUPLICATE: 1}
+
+
 def test_owner_is_compared_as_the_strategy_assigns_it(subscribed):
     linked = subscribed
     primary, secondary = linked.primary, linked.secondary
