@@ -12,7 +12,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape
@@ -91,6 +92,8 @@ class SalesforceClient(BulkMixin, MetadataMixin):
             raise AuthenticationError(f"Org “{org.label}” is not connected: connect it first.")
         self.org = org
         self.calls: Counter = Counter()
+        # The org's clock when it began answering the last composite call (see composite()).
+        self.last_server_time: datetime | None = None
         self._session = build_session(ca_bundle=org.ca_bundle)
         self._sf = self._simple_salesforce()
         self._usage_saved_at = 0.0
@@ -183,9 +186,18 @@ class SalesforceClient(BulkMixin, MetadataMixin):
         return [RecordResult.from_json(item) for item in answer]
 
     def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:
-        """Up to 25 subrequests (at most 5 queries) as one API call; returns compositeResponse."""
+        """Up to 25 subrequests (at most 5 queries) as one API call; returns compositeResponse.
+
+        Sets `last_server_time` from the answer's HTTP `Date` header, free with the call: capture
+        uses it as the org's time of its query (the org's clock, not ours, so skew does not count)."""
         body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
-        answer = self._call("composite", lambda sf: sf.restful("composite", method="POST", json=body))
+        self.last_server_time = None
+        answer = self._call(
+            "composite",
+            lambda sf: sf.restful(
+                "composite", method="POST", json=body, hooks={"response": self._note_server_time}
+            ),
+        )
         return answer["compositeResponse"]
 
     def composite_queries(self, soqls: list[str], *, include_deleted: bool = False) -> list[dict]:
@@ -353,6 +365,18 @@ class SalesforceClient(BulkMixin, MetadataMixin):
             session=self._session,
             version=self.org.api_version,
         )
+
+    def _note_server_time(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """`Date` (whole seconds, rounded down) less the round trip: no later than when the org
+        received the request, so no later than its queries ran. None when missing or unreadable."""
+        try:
+            answered = parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            self.last_server_time = None
+            return
+        if answered.tzinfo is None:
+            answered = answered.replace(tzinfo=UTC)
+        self.last_server_time = answered - response.elapsed
 
     def _count(self, kind: str) -> None:
         self.calls[kind] += 1

@@ -230,12 +230,24 @@ class RecordQueueItem(models.Model):
 
 
 class ChangeCursor(models.Model):
-    """How far capture has read one object of one org for one direction."""
+    """How far capture has read one object of one org for one direction: the position
+    (`modstamp`, `position_id`) of the last record captured and the org's time of the last query
+    (`server_time`); `replication.engine.capture` explains the window they make."""
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="cursors")
     direction = models.CharField(max_length=3, choices=Direction)
     source_object = models.CharField(max_length=80)
-    modstamp = models.DateTimeField(null=True, blank=True, help_text="Latest SystemModstamp captured.")
+    modstamp = models.DateTimeField(
+        null=True, blank=True, help_text="Position: SystemModstamp of the last record captured."
+    )
+    position_id = models.CharField(
+        max_length=18, blank=True, default="", help_text="Position: Id of the last record captured."
+    )
+    server_time = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The org's time of the last capture query (empty: the next one re-reads 5 s).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,10 +3,25 @@
 One composite call carries up to five objects' queries (`queryAll`, so deletions come along with
 IsDeleted); further pages cost one call each. The records stay in memory for this cycle's apply;
 only the queue items (ids and actions) are stored.
+
+The window. The cursor keeps the position `(SystemModstamp, Id)` of the last record captured and
+the org's time `S` of the last query (the composite answer's `Date`, see
+`SalesforceClient.last_server_time`). A record can commit after our query with a SystemModstamp
+before it (a late commit), so the next query starts at `min(position, S - OVERLAP)`:
+
+- `S - OVERLAP` is earlier: `SystemModstamp > S - OVERLAP`, the last seconds before the query
+  again (right after a burst, once);
+- the position is earlier (the last query ran more than OVERLAP after the newest record):
+  `SystemModstamp > t OR (SystemModstamp = t AND Id > id)`, so an idle cycle reads nothing again
+  and costs one call.
+
+The bound is never later than the position, so a wrong or missing server time can only make the
+window wider (no `Date`, or a cursor from before this: `modstamp - OVERLAP`, as before).
 """
 
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from connections.client_errors import error_from_body
@@ -25,7 +40,34 @@ QUERIES_PER_COMPOSITE = 5
 
 
 def soql_datetime(moment: datetime) -> str:
+    """A SOQL dateTime literal, rounded down to the second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def soql_datetime_exact(moment: datetime) -> str:
+    """A SOQL dateTime literal of a SystemModstamp as the org returned it: milliseconds only when
+    there are any (Salesforce's stamps are whole seconds; sfemu's carry milliseconds)."""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond // 1000 == 0:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def window(cursor: ChangeCursor) -> str:
+    """The WHERE condition of the next capture query (module docstring)."""
+    position = cursor.modstamp
+    last_query = cursor.server_time if cursor.server_time is not None else position
+    if last_query - OVERLAP < position:
+        return f"SystemModstamp > {soql_datetime(last_query - OVERLAP)}"
+    stamp = soql_datetime_exact(position)
+    if not cursor.position_id.isalnum():  # none yet (or not an Id: never put into SOQL)
+        return f"SystemModstamp >= {stamp}"
+    # Equivalent to `> t OR (= t AND Id > id)`, with the range on top so it stays an index range.
+    return f"SystemModstamp >= {stamp} AND (SystemModstamp > {stamp} OR Id > '{cursor.position_id}')"
+
+
+def _modstamp(record: dict) -> datetime:
+    return parse_datetime(record["SystemModstamp"].replace("+0000", "+00:00"))
 
 
 class Capturer:
@@ -51,11 +93,13 @@ class Capturer:
         soqls = [self._soql(plan, cursor) for plan, cursor in zip(plans, cursors, strict=True)]
         self.ctx.fence()
         answers = client.composite_queries(soqls, include_deleted=True)
+        server_time = client.last_server_time
         for plan, cursor, answer in zip(plans, cursors, answers, strict=True):
             what = f"capture of {plan.source_object}"
             records = client.answer_records(answer, what=what, before_page=self.ctx.fence)
             self.ctx.checkpoint("capture.read")
             self._process(plan, cursor, records)
+            self._advance(cursor, records, server_time)
             self.ctx.checkpoint("capture.queued")
 
     def _cursor(self, plan: ObjectPlan) -> ChangeCursor:
@@ -69,10 +113,22 @@ class Capturer:
 
     @staticmethod
     def _soql(plan: ObjectPlan, cursor: ChangeCursor) -> str:
-        since = soql_datetime(cursor.modstamp - OVERLAP)
         fields = ", ".join(plan.capture_fields())
-        where = f"WHERE SystemModstamp > {since} ORDER BY SystemModstamp, Id"
+        where = f"WHERE {window(cursor)} ORDER BY SystemModstamp, Id"
         return f"SELECT {fields} FROM {plan.source_object} {where}"
+
+    @staticmethod
+    def _advance(cursor: ChangeCursor, records: list[dict], server_time: datetime | None) -> None:
+        """Move the cursor once the query's records are queued (a crash before re-reads them):
+        to the last record's position and the query's server time, each forward only."""
+        if records:
+            last = max(records, key=lambda r: (_modstamp(r), r["Id"]))
+            stamp, record_id = _modstamp(last), last["Id"]
+            ahead = Q(modstamp__lt=stamp) | Q(modstamp=stamp, position_id__lt=record_id)
+            ChangeCursor.objects.filter(ahead, pk=cursor.pk).update(modstamp=stamp, position_id=record_id)
+        if server_time is not None:
+            later = Q(server_time__isnull=True) | Q(server_time__lt=server_time)
+            ChangeCursor.objects.filter(later, pk=cursor.pk).update(server_time=server_time)
 
     def _process(self, plan: ObjectPlan, cursor: ChangeCursor, records: list[dict]) -> None:
         links = LinkIndex(self.connection, self.direction).load(r["Id"] for r in records)
@@ -92,10 +148,6 @@ class Capturer:
         self._remember_source_state(plan, records, links)
         queue.enqueue(self.connection, self.direction, plan.source_object, changes)
         self.counter.processed += len(records)
-        if records:
-            newest = max(parse_datetime(r["SystemModstamp"].replace("+0000", "+00:00")) for r in records)
-            if newest > cursor.modstamp:  # forward only, even if another capture moved it meanwhile
-                ChangeCursor.objects.filter(pk=cursor.pk, modstamp__lt=newest).update(modstamp=newest)
 
     def _action(self, plan: ObjectPlan, record: dict, link: RecordLink | None) -> str | None:
         publication = plan.publication

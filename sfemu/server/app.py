@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -11,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sfemu.server import control
 from sfemu.server.apex_anonymous import ROUTES as APEX_ROUTES
@@ -51,6 +53,30 @@ class CollapseSlashes:
         await self.app(scope, receive, send)
 
 
+class ServerDate:
+    """Every response carries ``Date`` (RFC 7231, whole seconds, GMT) read from the pod's clock, as
+    Salesforce's does from the clock that stamps ``SystemModstamp``: a client may take it as the
+    server's time of a query (orgsync's capture does), so a test clock moved forward moves it too.
+    uvicorn's own wall-clock ``Date`` is switched off (``runner._uvicorn_config``)."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], datetime]) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = format_datetime(self.clock(), usegmt=True).encode("latin-1")
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     return json_response(404, [error_entry(not_found())])
 
@@ -82,7 +108,7 @@ def create_app(state: ServerState) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CollapseSlashes)],
+        middleware=[Middleware(ServerDate, clock=state.instance.clock.now), Middleware(CollapseSlashes)],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.router.redirect_slashes = False

@@ -123,6 +123,7 @@ def _uvicorn_config(state: ServerState, tls: TlsFiles, host: str, port: int) -> 
         log_level="warning",
         access_log=False,  # request lines would carry SOQL values and oauth_token parameters
         server_header=False,
+        date_header=False,  # app.ServerDate sends the pod clock's Date instead
         lifespan="off",
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,

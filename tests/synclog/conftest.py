@@ -48,9 +48,11 @@ def fail_accounts(linked: LinkedOrgs, names: list[str]) -> Failing:
     linked.secondary.set_faults(lock_fraction=1.0, lock_seed=1)
     sync_once(linked.connection)
     run = SyncRun.objects.filter(kind=SyncRun.Kind.APPLY, failed__gt=0).get()
-    # Later cycles would capture these records again (capture re-reads a few seconds before its
-    # cursor, to survive clock skew) and write them by themselves; a minute later they would not.
-    ChangeCursor.objects.filter(connection=linked.connection).update(modstamp=F("modstamp") + MINUTE)
+    # Later cycles would capture these records again (capture re-reads the few seconds before its
+    # last query, for late commits) and write them by themselves; a minute later they would not.
+    ChangeCursor.objects.filter(connection=linked.connection).update(
+        modstamp=F("modstamp") + MINUTE, server_time=F("server_time") + MINUTE
+    )
     return Failing(linked, ids, run)
 
 
