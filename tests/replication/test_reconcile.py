@@ -340,9 +340,13 @@ def test_owner_is_compared_as_the_strategy_assigns_it(subscribed):
 
 def test_settle_window_and_queue_items_are_not_judged(seeded, settings):
     settings.ORGSYNC_RECONCILE_SETTLE_SECONDS = 3600
-    run = reconcile(seeded)
+    out = StringIO()
+    call_command("reconcile", seeded.connection.name, stdout=out)
+    run = ReconcileRun.objects.get()
     assert run.differences == 0, run.counts
     assert run.in_flight > 0
+    assert "the orgs agree" not in out.getvalue()
+    assert f"{run.in_flight:,} were in flight" in out.getvalue()
 
     settings.ORGSYNC_RECONCILE_SETTLE_SECONDS = 0
     RecordQueueItem.objects.create(

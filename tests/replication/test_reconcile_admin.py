@@ -108,6 +108,7 @@ def finished(connection) -> ReconcileRun:
         records_total=1200,
         records_read=1200,
         pairs_compared=580,
+        in_flight=4,
         differences=6,
         counts={"Account": {"missing": 2, "drift": 3}, "Contact": {"orphan": 1}},
         repairs={"insert": 2, "update": 3},
@@ -299,8 +300,18 @@ def test_the_run_page_shows_counts_by_object_and_class_and_the_figures(manager, 
     assert '<td id="reconcile-api-calls">17</td>' in page
     assert '<td id="reconcile-read">1200 of 1200</td>' in page
     assert '<td id="reconcile-pairs">580</td>' in page
+    assert '<td id="reconcile-in-flight">4</td>' in page
     assert '<td id="reconcile-duration">2 min 05 s</td>' in page
     assert 'id="reconcile-progress"' not in page, "a finished run shows no progress bar"
+
+
+def test_no_differences_with_records_in_flight_says_they_were_not_judged(manager, connection):
+    run = ReconcileRun.objects.create(
+        connection=connection, status=ReconcileRun.Status.COMPLETED, pairs_compared=10, in_flight=3
+    )
+    agree = re.search(r'<p id="reconcile-agree">(.*?)</p>', manager.get(run_url(run)).content.decode(), re.S)
+    assert "both orgs agree on 10 compared pairs" in agree.group(1)
+    assert "3 records in flight" in agree.group(1) and "were not judged" in agree.group(1)
 
 
 def test_the_sample_links_each_record_in_its_org(manager, finished):

@@ -6,6 +6,7 @@ repaired, or the run failed. --json prints the run as JSON (counts, repairs, the
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from rich import box
 from rich.console import Console
@@ -68,6 +69,13 @@ class Command(BaseCommand):
     def _verdict(self, run: ReconcileRun) -> None:
         if run.status != Status.COMPLETED:
             raise CommandError(f"{run}: {run.error or 'did not finish'}")
+        if not run.differences and run.in_flight:
+            self.stdout.write(
+                f"{run}: no differences among the records judged, but {run.in_flight:,} were in flight "
+                f"(queued, or changed in the last {settings.ORGSYNC_RECONCILE_SETTLE_SECONDS} s) and "
+                "not judged: run it again once the engine has caught up."
+            )
+            return
         if not run.differences:
             self.stdout.write(f"{run}: the orgs agree ({run.pairs_compared:,} pairs compared).")
             return
