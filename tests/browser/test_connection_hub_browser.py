@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from orgsync.roles import ADMINISTRATORS
 from replication import services
 from replication.engine.cycle import sync_once
-from replication.models import Direction
+from replication.models import Direction, ReconcileRun
 from synclog.models import SyncLog
 from tests.browser.test_login_browser import sign_in
 from tests.factories import PASSWORD, UserFactory
@@ -33,6 +33,10 @@ def test_hub_shows_the_connection_and_a_section_link_opens_its_filtered_list(pag
     sync_once(connection)
     assert SyncLog.objects.get(source_id=failing).status == SyncLog.Status.FAILED
 
+    ReconcileRun.objects.create(
+        connection=connection, status=ReconcileRun.Status.COMPLETED, differences=12, api_calls=30
+    )
+
     page.set_viewport_size({"width": 1280, "height": 1000})
     sign_in(page, UserFactory(groups=[ADMINISTRATORS]).username, PASSWORD)
     page.goto(f"/admin/connections/connection/{connection.pk}/change/")
@@ -45,9 +49,11 @@ def test_hub_shows_the_connection_and_a_section_link_opens_its_filtered_list(pag
     entry = page.locator("#hub-log tr.hub-log-entry")
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("REQUIRED_FIELD_MISSING")
-    for slug in ("objects", "queue", "runs", "log", "gaps"):
+    expect(page.locator("#hub-reconcile tr.hub-reconcile")).to_have_count(1)
+    for slug in ("objects", "queue", "runs", "log", "gaps", "reconcile"):
         box = page.locator(f"#hub-{slug}").bounding_box()
         assert box and box["x"] + box["width"] <= 1280, f"{slug} fits the window"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280, "the page scrolls sideways"
     page.screenshot(path="/tmp/hub.png", full_page=True)
 
     page.locator('#hub-log .log-total[data-status="failed"] a').click()
