@@ -23,6 +23,7 @@ from sfemu.server.identity import identity_endpoint, userinfo_endpoint
 from sfemu.server.oauth import revoke_endpoint, token_endpoint
 from sfemu.server.rest_endpoint import rest_endpoint, versions_endpoint
 from sfemu.server.routes_bulk import bulk_endpoint
+from sfemu.server.routes_bulk_v1 import bulk_v1_endpoint
 from sfemu.server.routes_metadata import ROUTES as METADATA_ROUTES
 from sfemu.server.soap_login import soap_endpoint
 from sfemu.server.state import ServerState
@@ -93,6 +94,7 @@ def create_app(state: ServerState) -> Starlette:
         *_both("/services/data", versions_endpoint, ["GET", "HEAD"]),
         Route("/services/data/{version}/jobs/{rest:path}", bulk_endpoint, methods=ALL_METHODS),
         Route("/services/data/{rest:path}", rest_endpoint, methods=ALL_METHODS),
+        Route("/services/async/{rest:path}", bulk_v1_endpoint, methods=ALL_METHODS),
         *_both("/services/oauth2/token", token_endpoint, ["POST"]),
         *_both("/services/oauth2/authorize", authorize_endpoint, ["GET", "POST"]),
         *_both("/services/oauth2/userinfo", userinfo_endpoint, ["GET", "POST"]),
