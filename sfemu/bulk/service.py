@@ -9,9 +9,7 @@ server never waits for them; a job interrupted that way resumes from its last ch
 from __future__ import annotations
 
 import itertools
-import logging
 import os
-import queue
 import secrets
 import threading
 import weakref
@@ -33,6 +31,7 @@ from sfemu.bulk.jobs import (
     Job,
     JobStore,
 )
+from sfemu.bulk.workers import WorkerPool
 from sfemu.errors import SalesforceError, not_found
 from sfemu.timeutil import format_datetime
 
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from sfemu.instance import Instance
     from sfemu.org import Org
 
-log = logging.getLogger("sfemu.bulk")
 
 MAX_UPLOAD_BASE64 = 150 * 1024 * 1024  # Salesforce's limit applies to the base64 size
 LIST_PAGE = 1000
@@ -75,12 +73,9 @@ class BulkService:
     def __init__(self, instance: Instance, workers: int = WORKERS) -> None:
         self.instance = instance
         self.jobs = JobStore(instance.store)
-        self._queue: queue.Queue[str] = queue.Queue()
-        self._workers = workers
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pending: set[str] = set()
+        self._pool = WorkerPool(
+            self._run, workers=workers, name="sfemu-bulk", closed=lambda: _closed(instance)
+        )
         for job in self.jobs.unfinished():
             self._enqueue(job.id)
 
@@ -312,36 +307,11 @@ class BulkService:
     # --- the worker pool ---------------------------------------------------------------
 
     def _enqueue(self, job_id: str) -> None:
-        with self._lock:
-            if job_id in self._pending:
-                return
-            self._pending.add(job_id)
-            while len(self._threads) < self._workers:
-                thread = threading.Thread(
-                    target=self._work, name=f"sfemu-bulk-{len(self._threads)}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
-        self._queue.put(job_id)
+        self._pool.submit(job_id)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running (tests, benchmarks)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._pending, timeout)
-
-    def _work(self) -> None:
-        while True:
-            job_id = self._queue.get()
-            try:
-                self._run(job_id)
-            except Exception:
-                if getattr(self.instance.store, "_closed", False):
-                    return
-                log.exception("bulk job %s failed unexpectedly", job_id)
-            finally:
-                with self._idle:
-                    self._pending.discard(job_id)
-                    self._idle.notify_all()
+        return self._pool.wait_idle(timeout)
 
     def _run(self, job_id: str) -> None:
         with self.instance.store.write():
@@ -403,6 +373,10 @@ def _list_locator_id() -> str:
 
 _services: weakref.WeakKeyDictionary[Any, BulkService] = weakref.WeakKeyDictionary()
 _services_lock = threading.Lock()
+
+
+def _closed(instance: Instance) -> bool:
+    return bool(getattr(instance.store, "_closed", False))
 
 
 def service_for(instance: Instance) -> BulkService:

@@ -14,7 +14,6 @@ import contextlib
 import io
 import json
 import logging
-import queue
 import threading
 import time
 import weakref
@@ -26,6 +25,7 @@ from xml.etree import ElementTree
 
 from sfemu import ids
 from sfemu.bulk import csvio, ingest, query
+from sfemu.bulk.workers import WorkerPool
 from sfemu.errors import SalesforceError
 from sfemu.soql import execute
 from sfemu.soql_source import OrgDataSource
@@ -208,12 +208,12 @@ class BulkV1Service:
     def __init__(self, instance: Instance, workers: int = WORKERS) -> None:
         self.instance = instance
         self.store = JobStoreV1(instance)
-        self._queue: queue.Queue[str] = queue.Queue()
-        self._workers = workers
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pending: set[str] = set()
+        self._pool = WorkerPool(
+            self._run,
+            workers=workers,
+            name="sfemu-bulkv1",
+            closed=lambda: bool(getattr(instance.store, "_closed", False)),
+        )
         for batch in self.store.queued():
             self._enqueue(batch.id)
 
@@ -392,40 +392,14 @@ class BulkV1Service:
     # --- workers -------------------------------------------------------------------------
 
     def _enqueue(self, batch_id: str) -> None:
-        with self._lock:
-            if batch_id in self._pending:
-                return
-            self._pending.add(batch_id)
-            while len(self._threads) < self._workers:
-                thread = threading.Thread(
-                    target=self._work, name=f"sfemu-bulkv1-{len(self._threads)}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
-        self._queue.put(batch_id)
+        self._pool.submit(batch_id)
 
     def wait_batch(self, batch_id: str, timeout: float) -> bool:
         """Block until the batch has been processed (at most ``timeout`` seconds)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: batch_id not in self._pending, timeout)
+        return self._pool.wait(batch_id, timeout)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._pending, timeout)
-
-    def _work(self) -> None:
-        while True:
-            batch_id = self._queue.get()
-            try:
-                self._run(batch_id)
-            except Exception:
-                if getattr(self.instance.store, "_closed", False):
-                    return
-                log.exception("bulk v1 batch %s failed unexpectedly", batch_id)
-            finally:
-                with self._idle:
-                    self._pending.discard(batch_id)
-                    self._idle.notify_all()
+        return self._pool.wait_idle(timeout)
 
     def _run(self, batch_id: str) -> None:
         with self.instance.store.write():
