@@ -66,11 +66,14 @@ def compare(store: Store, spec: ObjectSpec) -> Iterator[Difference]:
 
 
 def in_flight(store: Store) -> int:
-    """Records of the object pair not judged: in the queue, or changed within the settle window."""
-    return store.query(
-        "SELECT (SELECT COUNT(*) FROM src WHERE hot = 1 OR k IN pending)"
-        " + (SELECT COUNT(*) FROM tgt WHERE hot = 1 OR k IN pending)"
-    ).fetchone()[0]
+    """Records of the object pair not judged (in the queue, or changed within the settle
+    window) that no earlier object or direction of the run counted already."""
+    before = store.query("SELECT COUNT(*) FROM seen_hot").fetchone()[0]
+    store.query(
+        "INSERT OR IGNORE INTO seen_hot SELECT k FROM src WHERE hot = 1 OR k IN pending"
+        " UNION SELECT k FROM tgt WHERE hot = 1 OR k IN pending"
+    )
+    return store.query("SELECT COUNT(*) FROM seen_hot").fetchone()[0] - before
 
 
 def pairs_compared(store: Store) -> int:

@@ -32,6 +32,7 @@ CREATE INDEX link_tgt ON link (tgt);
 CREATE TABLE pending (k TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE pair (src TEXT PRIMARY KEY, tgt TEXT UNIQUE, lid INT) WITHOUT ROWID;
 CREATE TABLE seen_link (lid INT PRIMARY KEY);
+CREATE TABLE seen_hot (k TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 PER_OBJECT = ("src", "tgt", "src_ref", "tgt_ref", "link", "pair")
 NULL = b"\x00"

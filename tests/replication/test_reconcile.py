@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from connections.client import SalesforceClient
 from connections.models import Org
@@ -385,6 +386,9 @@ def test_two_way_pairs_are_judged_once(two_way):
     run = reconcile(linked)
     assert run.differences == 0
     assert run.pairs_compared == 20  # ten pairs, seen from both directions
+    with override_settings(ORGSYNC_RECONCILE_SETTLE_SECONDS=3600):
+        run = reconcile(linked)
+    assert (run.differences, run.in_flight) == (0, 20)  # each record once, not once per direction
     copy = copy_of(linked, linked.from_primary[0])
     secondary.org.update("Account", copy, {"Phone": "changed"}, user_id=secondary.user_id)
     new_secondary = secondary.org.create("Account", {"Name": "S new"}, user_id=secondary.user_id)
