@@ -17,9 +17,8 @@ disk) with two orgs linked one way, Account published and subscribed, then:
 sfemu's clock is set back by an hour (plus a second per 500 records): sfemu hands out strictly
 increasing SystemModstamps, one millisecond apart per org, so a Bulk ingest writing 7,000
 records/s stamps them ever further in the future of the wall clock (100 s ahead after 100,000
-records, some 1,000 s after a million). On the wall clock most seeded records would look changed
-after the run started and, settle window or not, would not be judged (``in_flight``). Set back,
-the data looks loaded an hour ago, as the data of a real reconcile is.
+records, some 1,000 s after a million). Set back, the data looks loaded an hour ago, as the data
+of a real reconcile is (this matters with a settle window; the worker runs with none).
 
 It prints records compared/s (records read in both orgs / seconds of the run), the seconds, API
 calls in all (the worker's count, and sfemu's per org), Bulk query jobs per org, differences by

@@ -226,7 +226,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orgsync@localhost")
 ORGSYNC_BULK_SYNC_THRESHOLD = env.int("ORGSYNC_BULK_SYNC_THRESHOLD", default=2000)
 # Records per Bulk API result page, and per ingest job (one upload per job, ≤ 100 MB of CSV).
 ORGSYNC_BULK_SYNC_PAGE_RECORDS = env.int("ORGSYNC_BULK_SYNC_PAGE_RECORDS", default=100_000)
-# Reconcile does not judge records changed this recently (the engine may not have carried them yet).
+# Reconcile does not judge records changed this recently by the org's clock (the engine may not have
+# carried them yet); 0 judges every record.
 ORGSYNC_RECONCILE_SETTLE_SECONDS = env.int("ORGSYNC_RECONCILE_SETTLE_SECONDS", default=120)
 
 # --- User sync (Sync Users on a connection; see docs/engine.md) ---

@@ -10,10 +10,11 @@ collapses into the one already queued).
 """
 
 import logging
+import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -128,6 +129,7 @@ class ReconcileRunner:
     def _count(self, work: list[tuple[str, list[ObjectPlan]]]) -> None:
         """Records per object in each org: sizes decide the reading path and the progress total."""
         self.sizes: dict[tuple[str, str], int] = {}
+        self.org_now: dict[str, datetime] = {}
         wanted: dict[str, set[str]] = defaultdict(set)
         for _, plans in work:
             for plan in plans:
@@ -137,8 +139,12 @@ class ReconcileRunner:
             names = sorted(wanted["source" + str(org.pk)] | wanted["target" + str(org.pk)])
             if names:
                 self._heartbeat(force=True, phase=f"counting records in the {org.label} org")
-                for name, total in reading.count_records(self.ctx.client(org), names).items():
+                client = self.ctx.client(org)
+                for name, total in reading.count_records(client, names).items():
                     self.sizes[(str(org.pk), name)] = total
+                # "Changed within the settle window" is judged by the org's clock, which stamps
+                # SystemModstamp (the answer's Date), not by ours: clocks drift apart.
+                self.org_now[str(org.pk)] = client.last_server_time or self.run_row.started_at
         total = sum(
             self._size(plan.publication.source_org, plan.source_object)
             + self._size(plan.publication.target_org, plan.target_object)
@@ -197,7 +203,12 @@ class ReconcileRunner:
                     plan.source_object,
                     lambda rows: self._load_source(store, plan, spec, rows),
                 ),
-                (target, jobs[1], plan.target_object, lambda rows: self._load_target(store, spec, rows)),
+                (
+                    target,
+                    jobs[1],
+                    plan.target_object,
+                    lambda rows: self._load_target(store, plan, spec, rows),
+                ),
             )
             for client, job_id, sobject, load in reads:
                 pages = reading.bulk_pages(
@@ -228,7 +239,7 @@ class ReconcileRunner:
         for plan, spec, source_rows, target_rows in zip(group, specs, sources, targets, strict=True):
             store.reset_object()
             self._load_source(store, plan, spec, source_rows)
-            self._load_target(store, spec, target_rows)
+            self._load_target(store, plan, spec, target_rows)
             self._judge(store, plan, spec)
 
     def _spec(self, plan: ObjectPlan) -> ObjectSpec:
@@ -277,7 +288,7 @@ class ReconcileRunner:
     def _load_source(self, store: Store, plan: ObjectPlan, spec: ObjectSpec, records: list[dict]) -> None:
         describe = self.ctx.describe(plan.publication.source_org, plan.source_object)
         owners = self._owners(plan, spec, records)
-        cutoff = self._cutoff()
+        cutoff = self._cutoff(plan.publication.source_org)
         names = [m.source for m in spec.compared]
         owner_at = names.index(OWNER_FIELD) if owners else None
         rows, refs = [], []
@@ -297,8 +308,8 @@ class ReconcileRunner:
         store.insert("src_ref", refs)
         self._read(len(records))
 
-    def _load_target(self, store: Store, spec: ObjectSpec, records: list[dict]) -> None:
-        cutoff = self._cutoff()
+    def _load_target(self, store: Store, plan: ObjectPlan, spec: ObjectSpec, records: list[dict]) -> None:
+        cutoff = self._cutoff(plan.publication.target_org)
         rows, refs = [], []
         for r in records:
             k = key(r["Id"])
@@ -461,8 +472,14 @@ class ReconcileRunner:
         self.run_row.found.all().delete()  # a restarted run starts over
         return True
 
-    def _cutoff(self) -> float:
-        return (self.run_row.started_at - self.settle).timestamp()
+    def _cutoff(self, org) -> float:
+        """Records of `org` stamped at or after this (epoch seconds) are in flight: changed
+        within the settle window before the run (by the org's clock), or during it. A window of
+        0 turns this off: every record is judged."""
+        if not self.settle:
+            return math.inf
+        now = self.org_now.get(str(org.pk), self.run_row.started_at)
+        return (now - self.settle).timestamp()
 
     def _read(self, records: int) -> None:
         self.run_row.records_read += records

@@ -362,6 +362,16 @@ def test_settle_window_and_queue_items_are_not_judged(seeded, settings):
     assert seeded.missing[0] not in {s for s, _ in found(run, Kind.MISSING)}
 
 
+def test_the_settle_window_is_the_orgs_clock_not_ours(seeded, settings, sfemu_server):
+    """Records count as just changed by the org's clock (the answers' Date), which stamps
+    SystemModstamp: with the orgs' clock ahead of ours, the seeded differences are old enough."""
+    settings.ORGSYNC_RECONCILE_SETTLE_SECONDS = 120
+    assert reconcile(seeded).differences == 0  # just written, by any clock
+    sfemu_server.clock.advance(seconds=150)
+    run = reconcile(seeded)
+    assert (run.differences, run.in_flight) == (9, 0), run.counts
+
+
 # --- two-way -----------------------------------------------------------------------------------
 @pytest.fixture
 def two_way(both_ways):
