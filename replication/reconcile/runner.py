@@ -347,14 +347,13 @@ class ReconcileRunner:
         links = RecordLink.objects.filter(
             connection=self.connection, primary_object=primary, secondary_object=secondary
         ).values_list("pk", "primary_id", "secondary_id", "is_deleted")
-        batch = []
-        for pk, primary_id, secondary_id, deleted in links.iterator(chunk_size=5000):
-            src, tgt = (primary_id, secondary_id) if forward else (secondary_id, primary_id)
-            batch.append((pk, key(src), key(tgt), int(deleted), src, tgt))
-            if len(batch) == 5000:
-                store.insert("link", batch)
-                batch = []
-        store.insert("link", batch)
+        oriented = (
+            (pk, p, s, deleted) if forward else (pk, s, p, deleted)
+            for pk, p, s, deleted in links.iterator(chunk_size=5000)
+        )
+        store.insert_all(
+            "link", ((pk, key(src), key(tgt), int(deleted), src, tgt) for pk, src, tgt, deleted in oriented)
+        )
 
     def _load_translation(self, store: Store, direction: str) -> None:
         """Every live link of the connection, source key → target Id, for lookups."""
@@ -362,24 +361,15 @@ class ReconcileRunner:
         links = RecordLink.objects.filter(connection=self.connection, is_deleted=False).values_list(
             "primary_id", "secondary_id"
         )
-        batch = []
-        for primary_id, secondary_id in links.iterator(chunk_size=5000):
-            batch.append((key(primary_id), secondary_id) if forward else (key(secondary_id), primary_id))
-            if len(batch) == 5000:
-                store.insert("xlate", batch)
-                batch = []
-        store.insert("xlate", batch)
+        store.insert_all(
+            "xlate",
+            ((key(p), s) if forward else (key(s), p) for p, s in links.iterator(chunk_size=5000)),
+        )
 
     def _load_pending(self, store: Store) -> None:
         """Records with a queue item in either direction are in the engine's hands."""
         items = RecordQueueItem.objects.filter(connection=self.connection).values_list("source_id", flat=True)
-        batch = []
-        for source_id in items.iterator(chunk_size=5000):
-            batch.append((key(source_id),))
-            if len(batch) == 5000:
-                store.insert("pending", batch)
-                batch = []
-        store.insert("pending", batch)
+        store.insert_all("pending", ((key(source_id),) for source_id in items.iterator(chunk_size=5000)))
 
     # --- judging ---------------------------------------------------------------------------------
     def _judge(self, store: Store, plan: ObjectPlan, spec: ObjectSpec) -> None:

@@ -10,8 +10,10 @@ import hashlib
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import datetime
+from itertools import islice
 
 from django.utils.crypto import salted_hmac
 
@@ -127,6 +129,12 @@ class Store:
         self.db.execute("BEGIN")
         self.db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", rows)
         self.db.execute("COMMIT")
+
+    def insert_all(self, table: str, rows: Iterable[tuple], *, chunk: int = 5000) -> None:
+        """Insert rows from an iterator `chunk` at a time (memory stays flat)."""
+        rows = iter(rows)
+        while batch := list(islice(rows, chunk)):
+            self.insert(table, batch)
 
     def query(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, params)
