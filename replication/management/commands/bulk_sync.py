@@ -4,9 +4,6 @@ Exits non-zero when a record failed or was held back, or the run did not complet
 (and Ctrl-C) leave the run Interrupted, resumable with `--resume` (or by the engine tick).
 """
 
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, time
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
@@ -21,6 +18,7 @@ from connections.models import Connection
 from replication.bulksync.runner import BulkSyncRunner
 from replication.bulksync.scope import BulkSyncError
 from replication.management.commands.sync_once import find_connection
+from replication.management.terminal import command_console, sigterm_exits
 from replication.models import BulkSync, BulkSyncObject, Direction
 from replication.services.bulk_sync import bulk_sync_start
 
@@ -57,7 +55,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         connection = find_connection(options["connection"])
         bulk = self._resume(connection, options) if options["resume"] else self._start(connection, options)
-        console = Console(file=_RawStream(self.stdout), width=None if self.stdout.isatty() else 140)
+        console = command_console(self.stdout)
         objects = list(bulk.sync_objects.all())
         display = (
             _Bars(console, objects, bulk.dry_run)
@@ -66,7 +64,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"{'Resuming' if options['resume'] else 'Starting'} {bulk}.")
         try:
-            with _sigterm_exits(), display:
+            with sigterm_exits(), display:
                 bulk = BulkSyncRunner(bulk, progress=display).run()
         except (KeyboardInterrupt, SystemExit):
             self.stderr.write(_interrupted(bulk, connection, "stopped by a signal"))
@@ -232,42 +230,7 @@ def _counts(obj: BulkSyncObject, dry_run: bool) -> str:
     )
 
 
-class _RawStream:
-    """The command's stdout for rich: written as given (OutputWrapper would add newlines)."""
-
-    def __init__(self, out: OutputWrapper) -> None:
-        self.out = out
-
-    def write(self, text: str) -> int:
-        self.out.write(text, ending="")
-        return len(text)
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def isatty(self) -> bool:
-        return self.out.isatty()
-
-
 # --- helpers ----------------------------------------------------------------------------------
-@contextmanager
-def _sigterm_exits() -> Iterator[None]:
-    """SIGTERM raises SystemExit, so the runner records the run as Interrupted (resumable)."""
-
-    def stop(signum: int, frame) -> None:
-        raise SystemExit(128 + signum)
-
-    try:
-        previous: Callable | int | None = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _lease_free(bulk: BulkSync) -> bool:
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
     return BulkSync.objects.filter(free, pk=bulk.pk).exists()

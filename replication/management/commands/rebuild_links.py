@@ -6,13 +6,12 @@ Exits 1 when there are orphans or duplicates: they are left in the orgs for some
 
 from django.core.management.base import BaseCommand, CommandError
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from connections.client_errors import ConnectionsError
 from replication.engine.lease import LeaseLost
-from replication.management.commands.bulk_sync import _RawStream
 from replication.management.commands.sync_once import find_connection
+from replication.management.terminal import command_console
 from replication.services.links import ConnectionBusy, ObjectReport, RebuildReport, links_rebuild
 
 SHOWN = 20  # orphans and duplicates listed before "… and N more"
@@ -48,7 +47,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Could not read the orgs of “{found}”: {exc}. Links written so far stay; run it again."
             ) from None
-        console = Console(file=_RawStream(self.stdout), width=None if self.stdout.isatty() else 140)
+        console = command_console(self.stdout)
         console.print(summary_table(report))
         for row in report.objects:
             if row.skipped:

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from replication.management.commands.bulk_sync import _RawStream, _sigterm_exits
 from replication.management.commands.sync_once import find_connection
+from replication.management.terminal import command_console, sigterm_exits
 from replication.models import DifferenceKind, Direction, ReconcileRun
 from replication.reconcile.runner import ReconcileRunner
 from replication.services.reconcile import ReconcileError, reconcile_start
@@ -57,8 +57,8 @@ class Command(BaseCommand):
             )
         except ReconcileError as exc:
             raise CommandError("\n".join(exc.messages)) from None
-        console = Console(file=_RawStream(self.stdout), width=None if self.stdout.isatty() else 140)
-        with _sigterm_exits(), _progress(console, quiet=options["json"]) as show:
+        console = command_console(self.stdout)
+        with sigterm_exits(), _progress(console, quiet=options["json"]) as show:
             run = ReconcileRunner(run, progress=show).run()
         if options["json"]:
             self.stdout.write(json.dumps(as_json(run), indent=2))
