@@ -2,9 +2,15 @@
 
 from django_q.conf import Conf
 
+from connections.models import Connection
+from replication.bulksync.runner import BulkSyncRunner
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker, sync_once
 from replication.engine.scheduler import run_for
+from replication.models import BulkSync, ReconcileRun
+from replication.reconcile.runner import ReconcileRunner
+from replication.services.bulk_sync import bulk_syncs_resume_stalled
+from replication.services.reconcile import reconciles_resume_stalled, reconciles_start_due
 
 TICK_SECONDS = 50
 
@@ -18,10 +24,8 @@ def tick_seconds() -> float:
 def engine_tick(seconds: float | None = None) -> int:
     """Queued by every worker cluster's watchdog whenever it runs none (`orgsync.work`): run
     due sync cycles for `tick_seconds()` (the lease keeps two ticks — or two clusters — off the
-    same connection), and resume bulk syncs nobody runs. Returns the number of cycles run."""
-    from replication.services.bulk_sync import bulk_syncs_resume_stalled
-    from replication.services.reconcile import reconciles_resume_stalled, reconciles_start_due
-
+    same connection), resume bulk syncs and reconciles nobody runs, and start the scheduled
+    reconciles that are due. Returns the number of cycles run."""
     bulk_syncs_resume_stalled()
     reconciles_resume_stalled()
     reconciles_start_due()
@@ -30,25 +34,17 @@ def engine_tick(seconds: float | None = None) -> int:
 
 def run_bulk_sync(bulk_sync_id: int) -> dict:
     """Run or resume one bulk sync (a second task for the same run finds it leased and returns)."""
-    from replication.bulksync.runner import BulkSyncRunner
-    from replication.models import BulkSync
-
     bulk = BulkSyncRunner(BulkSync.objects.get(pk=bulk_sync_id)).run()
     return {"status": bulk.status}
 
 
 def sync_connection(connection_id: int) -> dict:
     """One cycle of one connection, now (the admin's "Sync now")."""
-    from connections.models import Connection
-
     report = sync_once(Connection.objects.get(pk=connection_id))
     return {"captured": report.captured, "applied": report.applied, "api_calls": report.api_calls}
 
 
 def run_reconcile(run_id: int) -> dict:
     """Run one reconcile (a second task for the same run finds it leased and returns)."""
-    from replication.models import ReconcileRun
-    from replication.reconcile.runner import ReconcileRunner
-
     run = ReconcileRunner(ReconcileRun.objects.get(pk=run_id)).run()
     return {"status": run.status, "differences": run.differences}
