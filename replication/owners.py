@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from connections.client import SalesforceClient
-from replication.errors import ReplicationError
+from replication.errors import ProblemsError
 from replication.filters import id18
 from replication.models import Direction, OwnerStrategy, PublishedObject
 
@@ -41,12 +41,8 @@ USER_FIELDS = "Id, Username, Name, IsActive"
 CHOICES_LIMIT = 2000
 
 
-class OwnerStrategyError(ReplicationError):
+class OwnerStrategyError(ProblemsError):
     """An owner strategy that can't be saved; ``messages`` has one line per problem, with the fix."""
-
-    def __init__(self, messages: list[str]) -> None:
-        self.messages = messages
-        super().__init__(" ".join(messages))
 
 
 @dataclass(frozen=True)

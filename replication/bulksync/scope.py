@@ -6,18 +6,14 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from connections.models import Connection
-from replication.errors import ReplicationError
+from replication.errors import ProblemsError
 from replication.models import BulkSync, Direction, PublishedObject
 
 MAX_LOOKBACK = timedelta(days=365)
 
 
-class BulkSyncError(ReplicationError):
+class BulkSyncError(ProblemsError):
     """A bulk sync that can't start; `messages` has one line per problem, naming the fix."""
-
-    def __init__(self, messages: list[str]) -> None:
-        self.messages = messages
-        super().__init__(" ".join(messages))
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connections.models import Connection
-from replication.errors import ReplicationError
+from replication.errors import ProblemsError
 from replication.models import Direction, PublishedObject, ReconcileRun, ReconcileSchedule
 
 STARTUP_GRACE = timedelta(minutes=2)
 
 
-class ReconcileError(ReplicationError):
+class ReconcileError(ProblemsError):
     """A reconcile that can't start; `messages` has one line per problem, naming the fix."""
-
-    def __init__(self, messages: list[str]) -> None:
-        self.messages = messages
-        super().__init__(" ".join(messages))
 
 
 def reconcile_start(
