@@ -513,10 +513,17 @@ def deploy(
     status = "Succeeded"
     try:
         with org.store.write(), _restoring(org):
+            # A field, record type or rule is also applied with its object's body, before its own
+            # item comes: whether it is new is decided before anything is applied.
+            new_children = {
+                (i.type, i.full_name.lower())
+                for i in items
+                if TYPES[i.type].parent is not None and HANDLERS[i.type].read(org, i.full_name) is None
+            }
             for type_name, member in pre:
                 _delete(org, type_name, member, successes, failures)
             for item in items:
-                _apply(org, item, user, successes, failures)
+                _apply(org, item, user, successes, failures, new_children)
             for type_name, member in post:
                 _delete(org, type_name, member, successes, failures)
             if level != "NoTestRun" and (not failures or not rollback):
@@ -549,7 +556,12 @@ def _refused(message: str, code: str, items: list[_Item], failures: list[DeployM
 
 
 def _apply(
-    org: Org, item: _Item, user: str, successes: list[DeployMessage], failures: list[DeployMessage]
+    org: Org,
+    item: _Item,
+    user: str,
+    successes: list[DeployMessage],
+    failures: list[DeployMessage],
+    new_children: set[tuple[str, str]],
 ) -> None:
     handler = HANDLERS[item.type]
     try:
@@ -593,6 +605,7 @@ def _apply(
             )
         )
         return
+    created = created or (item.type, item.full_name.lower()) in new_children
     successes.append(
         DeployMessage(
             item.type, item.full_name, item.path, True, comp_id, created=created, changed=not created

@@ -2,7 +2,8 @@
 
 A Starlette endpoint of its own (mounted before the generic REST route) because uploads are
 streamed to disk instead of being read into memory, and results are streamed back from the
-job's files. Auth, metering and headers are those of the REST endpoint: every request counts as
+job's files. Auth, metering, faults and headers are those of the REST endpoint: every request
+passes the fault gate (counted under ``bulk``, added latency, maintenance ``503``) and counts as
 one API call; an upload counts as a Bulk batch (``DailyBulkApiBatches``) and creating a query
 job as a Bulk query job (``DailyBulkV2QueryJobs``).
 """
@@ -22,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from sfemu.bulk import service_for
 from sfemu.bulk.service import BulkService
 from sfemu.errors import SalesforceError
+from sfemu.server import faults_api
 from sfemu.server.http import STANDARD_HEADERS, error_entry, json_response, method_not_allowed, not_found
 from sfemu.server.rest_endpoint import EXPIRED_PASSWORD, INVALID_SESSION, limit_header, unauthorized
 from sfemu.server.users import bearer_token, live_session
@@ -82,6 +84,9 @@ async def bulk_endpoint(request: Request) -> Response:
     session, org = found
     if session.password_expired:
         return unauthorized(EXPIRED_PASSWORD)
+    unavailable = await run_in_threadpool(faults_api.gate, org, "bulk")
+    if unavailable is not None:
+        return _error(unavailable, faults_api.retry_after(unavailable))
     call = _Call(request, org, session, version, kind, parts[1:])
     try:
         return await _dispatch(call)

@@ -263,3 +263,35 @@ def test_batches_count_as_api_calls_and_bulk_batches(
     after = org.org.api_usage_by_kind()
     assert after.get("bulk_batch", 0) == before.get("bulk_batch", 0) + 1
     assert sum(after.values()) == sum(before.values()) + 2
+
+
+def test_csv_job_answers_xml_whatever_the_request_content_type(
+    http: requests.Session, base: str, org: OrgHandle
+) -> None:
+    """As tap-salesforce drives a query job: JSON headers throughout, XML parsed for batches.
+
+    Salesforce answers a CSV job's documents in XML; the request's Content-Type decides only where
+    no job is known yet (creating one) or the job id is bad.
+    """
+    headers = {"X-SFDC-Session": org.access_token, "Content-Type": "application/json"}
+    body = {"operation": "queryAll", "object": "Account", "contentType": "CSV"}
+    created = http.post(base, headers=headers, data=json.dumps(body))
+    assert created.status_code == 201 and created.headers["Content-Type"] == "application/json"
+    job = created.json()["id"]
+    batch = http.post(
+        f"{base}/{job}/batch", headers={**headers, "Content-Type": "text/csv"}, data="SELECT Id FROM Account"
+    )
+    assert batch.status_code == 201 and batch.headers["Content-Type"] == "application/xml"
+    batch_id = ElementTree.fromstring(batch.content).find(Q + "id").text
+    closed = http.post(f"{base}/{job}", headers=headers, data=json.dumps({"state": "Closed"}))
+    assert closed.status_code == 200 and closed.headers["Content-Type"] == "application/xml"
+    assert ElementTree.fromstring(closed.content).find(Q + "state").text == "Closed"
+    info = http.get(f"{base}/{job}/batch/{batch_id}", headers=headers)
+    assert info.headers["Content-Type"] == "application/xml"
+    assert ElementTree.fromstring(info.content).tag == Q + "batchInfo"
+    listed = http.get(f"{base}/{job}/batch", headers=headers)
+    assert ElementTree.fromstring(listed.content).tag == Q + "batchInfoList"
+    job_info = http.get(f"{base}/{job}", headers=headers)
+    assert ElementTree.fromstring(job_info.content).tag == Q + "jobInfo"
+    missing = http.get(f"{base}/750000000000000AAA", headers=headers)
+    assert missing.status_code == 400 and missing.json()["exceptionCode"] == "InvalidJob"

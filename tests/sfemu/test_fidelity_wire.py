@@ -143,6 +143,40 @@ def test_resources_by_version(api: Api, org: OrgHandle, sfemu_server) -> None:
     assert identity.endswith(f"/id/{org.org_id}/{org.user_id}")
 
 
+def test_resources_by_version_lists_what_sfemu_serves_in_salesforce_order(api: Api) -> None:
+    """The served resources in the order of Salesforce's "List Available REST Resources" example
+    (reference §2.2): ``recent``, ``search`` and ``parameterizedSearch`` included; the last only
+    from 36.0 on, ``jobs`` (Bulk 2.0) from 41.0."""
+    body = api("GET", "").json()
+    assert list(body) == [
+        "tooling",
+        "queryAll",
+        "search",
+        "identity",
+        "composite",
+        "parameterizedSearch",
+        "recent",
+        "limits",
+        "query",
+        "jobs",
+        "sobjects",
+    ]
+    for name, path in body.items():
+        if name != "identity":
+            assert path == f"/services/data/v{V}/{name}", name
+    probes = {
+        "tooling": {},
+        "search": {"q": "FIND {Acme}"},
+        "parameterizedSearch": {"q": "Acme"},
+        "recent": {},
+    }
+    for name, params in probes.items():
+        assert api("GET", name, params=params).status_code == 200, name
+    old = api("GET", "", version="35.0").json()
+    assert "parameterizedSearch" not in old and "jobs" not in old
+    assert list(old)[:4] == ["tooling", "queryAll", "search", "identity"]
+
+
 def test_unknown_version_is_404(api: Api) -> None:
     for version in ("99.0", "20.0"):
         resp = api("GET", "sobjects", version=version)

@@ -210,6 +210,51 @@ def test_destructive_changes_delete_a_field(sfemu_server: SfemuServer, sfemu_org
     assert sfemu_org.org.schema.field("Account", "Old__c") is None
 
 
+def test_fields_deployed_with_their_new_object_are_created(sfemu_server: SfemuServer, http) -> None:
+    """The Salesforce CLI deploys a new object with its fields inline in ``objects/X.object`` and
+    lists both types in package.xml: every new component is ``created`` (the CLI's state
+    "Created"), an existing one only ``changed``."""
+    org = sfemu_server.create_org()
+    org.org.add_custom_field("Account", "Had__c", "text", length=10)
+    data = make_zip(
+        {
+            "package.xml": package_xml(
+                {
+                    "CustomField": ["Gadget__c.Size__c", "Account.Had__c", "Account.Fresh__c"],
+                    "CustomObject": ["Account", "Gadget__c"],
+                }
+            ),
+            "objects/Gadget__c.object": md_file(
+                "CustomObject",
+                "<deploymentStatus>Deployed</deploymentStatus><label>Gadget</label><pluralLabel>Gadgets</pluralLabel>"
+                "<nameField><label>Gadget Name</label><type>Text</type></nameField>"
+                "<sharingModel>ReadWrite</sharingModel>"
+                "<fields><fullName>Size__c</fullName><label>Size</label><type>Number</type>"
+                "<precision>8</precision><scale>0</scale></fields>",
+            ),
+            "objects/Account.object": md_file(
+                "CustomObject",
+                "<fields><fullName>Had__c</fullName><label>Had</label><type>Text</type><length>20</length></fields>"
+                "<fields><fullName>Fresh__c</fullName><label>Fresh</label><type>Text</type><length>20</length></fields>",
+            ),
+        }
+    )
+    result = deploy_raw(http, md_url(sfemu_server), org.access_token, data)
+    assert result.findtext("m:status", namespaces=NSMAP) == "Succeeded"
+    states = {
+        e.findtext("m:fullName", namespaces=NSMAP): (
+            e.findtext("m:created", namespaces=NSMAP),
+            e.findtext("m:changed", namespaces=NSMAP),
+        )
+        for e in result.iterfind("m:details/m:componentSuccesses", NSMAP)
+    }
+    assert states["Gadget__c"] == ("true", "false")
+    assert states["Gadget__c.Size__c"] == ("true", "false")
+    assert states["Account.Fresh__c"] == ("true", "false")
+    assert states["Account.Had__c"] == ("false", "true")
+    assert org.org.schema.field("Gadget__c", "Size__c") is not None
+
+
 def test_sandbox_partial_deploy_without_rollback(sfemu_server: SfemuServer, http) -> None:
     sandbox = sfemu_server.create_org(sandbox=True)
     data = make_zip(
