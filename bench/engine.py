@@ -1,10 +1,14 @@
 """The replication engine end to end against sfemu: throughput, API calls, idle cost, latency.
 
-Sets up a throw-away console database (SQLite in a temp dir) and an in-process sfemu with two
-orgs linked one way (Account published and subscribed), then measures:
+Sets up a throw-away console database and an in-process sfemu with two orgs linked one way
+(Account published and subscribed). The database is SQLite in a temp dir, or with
+`--database-url postgres://…` a temporary database on that PostgreSQL server (dropped after).
+Then it measures:
 
-1. a backlog of N changed records synced by `sync_once` cycles: records/s end to end and API
-   calls per 1,000 changed records (the floor: one composite call reading them, one writing);
+0. sfemu's own ceiling in the same run: 200-record collection upserts straight over HTTP;
+1. a backlog of N changed records synced by `sync_once` cycles: records/s end to end, its ratio
+   to that ceiling, SQL statements per record, and API calls per 1,000 changed records (the
+   floor: one composite call reading them, one writing);
 2. idle cycles right after that backlog and 6 s later: API calls per cycle;
 3. a steady 50 changes/s for a while with a cycle every 10 s (the default poll interval): p50 and
    p95 of the time from a change in the source to the record being in the target.
@@ -20,18 +24,20 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from statistics import median, quantiles
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup_django(tmp: Path) -> None:
+def setup_django(tmp: Path, database_url: str) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "orgsync.settings_test",
-            "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
             "ORGSYNC_VAR_DIR": str(tmp),
         }
     )
@@ -69,7 +75,34 @@ def linked(server):
     return connection, source, target
 
 
-def backlog(connection, source, target, records: int) -> None:
+@contextmanager
+def counting_statements():
+    """Count the SQL statements the console database runs inside the block."""
+    from django.db import connection
+
+    counted = [0]
+
+    def count(execute, sql, params, many, context):
+        counted[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield counted
+
+
+def ceiling(server, requests_count: int = 10) -> float:
+    """sfemu's collection-upsert ceiling right now (records/s, the mean of insert and update)."""
+    from bench.sfemu_rest import bench_upserts
+
+    handle = server.create_org("ceiling")
+    handle.org.add_custom_field("Account", "Bench_Key__c", "text", length=40, external_id=True, unique=True)
+    insert_rate, update_rate = bench_upserts(server, handle.access_token, requests_count)
+    rate = (insert_rate + update_rate) / 2
+    print(f"sfemu ceiling, 200-record collection upserts: {rate:,.0f} records/s")
+    return rate
+
+
+def backlog(connection, source, target, records: int, ceiling_rate: float) -> None:
     from replication.engine.cycle import sync_once
 
     sync_once(connection)  # warm: describes and owners cached, as in a running engine
@@ -77,14 +110,17 @@ def backlog(connection, source, target, records: int) -> None:
     for n in range(records):
         org.create("Account", {"Name": f"Bench {n}"}, user_id=source.user_id)
     started, calls, cycles = time.perf_counter(), 0, 0
-    while target.org.record_counts(["Account"]).get("Account", 0) < records and cycles < 50:
-        calls += sync_once(connection).api_calls
-        cycles += 1
+    with counting_statements() as statements:
+        while target.org.record_counts(["Account"]).get("Account", 0) < records and cycles < 50:
+            calls += sync_once(connection).api_calls
+            cycles += 1
     elapsed = time.perf_counter() - started
+    rate = records / elapsed
     print(
-        f"backlog of {records:,} changed records: {records / elapsed:,.0f} records/s end to end "
-        f"({elapsed:.1f} s, {cycles} cycle(s))"
+        f"backlog of {records:,} changed records: {rate:,.0f} records/s end to end "
+        f"({elapsed:.1f} s, {cycles} cycle(s)), {rate / ceiling_rate:.2f} of the sfemu ceiling"
     )
+    print(f"SQL statements: {statements[0]:,} = {statements[0] / records:.2f} per record")
     print(f"API calls: {calls} = {calls * 1000 / records:.2f} per 1,000 changed records")
     # Idle right after the backlog, then past capture's 5 s late-commit overlap: capture used to
     # re-read the last 5 s before its newest record on every idle cycle (3 calls after a burst).
@@ -137,19 +173,49 @@ def latency(connection, source, target, seconds: int, rate: int = 50, interval: 
     )
 
 
+@contextmanager
+def temporary_database(url: str):
+    """A fresh database on the PostgreSQL server of `url`, dropped afterwards; '' stays ''."""
+    if not url.startswith("postgres"):
+        yield url
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"orgsync_bench_{os.getpid()}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as server:
+        server.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin, autocommit=True) as server:
+            server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument(
+        "--database-url", default="", help="postgres://… for a temporary database there; SQLite if empty"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        setup_django(Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp, temporary_database(args.database_url) as database_url:
+        setup_django(Path(tmp), database_url)
+        from django.db import connection as db
+
+        print(f"console database: {db.vendor}")
         from sfemu.testing import start_server
 
         server = start_server(tls_dir=Path(tmp) / "tls")
         try:
+            rate = ceiling(server)
             connection, source, target = linked(server)
-            backlog(connection, source, target, args.records)
+            backlog(connection, source, target, args.records, rate)
             connection2, source2, target2 = linked(server)
             latency(connection2, source2, target2, args.seconds)
         finally:

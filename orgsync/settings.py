@@ -226,6 +226,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orgsync@localhost")
 ORGSYNC_BULK_SYNC_THRESHOLD = env.int("ORGSYNC_BULK_SYNC_THRESHOLD", default=2000)
 # Records per Bulk API result page, and per ingest job (one upload per job, ≤ 100 MB of CSV).
 ORGSYNC_BULK_SYNC_PAGE_RECORDS = env.int("ORGSYNC_BULK_SYNC_PAGE_RECORDS", default=100_000)
+# A backlog of at least this many changed records of one object and direction is applied through
+# Bulk API 2.0 jobs (upsert on OrgSync_Source_Id__c, update by Id), not collections; 0 never does.
+ORGSYNC_BULK_APPLY_THRESHOLD = env.int("ORGSYNC_BULK_APPLY_THRESHOLD", default=10_000)
 # Reconcile does not judge records changed this recently by the org's clock (the engine may not have
 # carried them yet); 0 judges every record.
 ORGSYNC_RECONCILE_SETTLE_SECONDS = env.int("ORGSYNC_RECONCILE_SETTLE_SECONDS", default=120)

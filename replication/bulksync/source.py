@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from connections.client import MAX_COMPOSITE_QUERIES
 from replication.bulksync.scope import Scope
+from replication.engine.bulk_jobs import wait_for_job
 from replication.engine.capture import raise_capture_error, soql_datetime
 from replication.engine.context import EngineContext
 from replication.engine.plans import ObjectPlan
 from replication.filters import compile_where
 
 NUMBER_TYPES = {"double", "currency", "percent"}
-MAX_POLL_SECONDS = 10.0
 QUERY_RECORDS_PER_SECOND_GUESS = 40_000  # first poll of a query job: about when it should be done
 
 
@@ -139,23 +139,3 @@ class BulkSource:
         convert = typed_row(converters_for(self.describe))
         with self.client.bulk_query_stream(job_id, locator=locator, max_records=self.page_records) as stream:
             yield Page((convert(row) for row in stream.rows), stream.locator)
-
-
-def wait_for_job(client, job_id: str, *, query: bool, sleep, first_wait: float, expected: int = 0) -> dict:
-    """Poll a Bulk job until it ends. Each poll is an API call, so the next one is timed by the
-    job's own progress (records processed so far against `expected`) when it reports some, and
-    otherwise comes 1.6 times later than the last (at most 10 s apart)."""
-    from connections.bulk import TERMINAL_STATES
-
-    started, wait = time.monotonic(), first_wait
-    while True:
-        sleep(wait)
-        info = client.bulk_job(job_id, query=query)
-        if info["state"] in TERMINAL_STATES:
-            return info
-        done, elapsed = info.get("numberRecordsProcessed") or 0, time.monotonic() - started
-        if expected and 0 < done < expected:
-            wait = (expected - done) * elapsed / done * 1.1 + 0.2
-        else:
-            wait *= 1.6
-        wait = min(max(wait, 0.2), MAX_POLL_SECONDS)

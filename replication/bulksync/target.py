@@ -18,7 +18,7 @@ from connections.client import (
     CollectionWrite,
 )
 from connections.client_errors import SalesforceApiError
-from replication.bulksync.source import wait_for_job
+from replication.engine.bulk_jobs import csv_value, parse_bulk_error, wait_for_job
 from replication.engine.context import EngineContext
 from replication.engine.plans import ObjectPlan
 from replication.models import EXTERNAL_ID_FIELD
@@ -201,21 +201,3 @@ class DryRunTarget:
                 if answer["httpStatusCode"] < 400:
                     found.update({r[EXTERNAL_ID_FIELD]: r["Id"] for r in answer["body"]["records"]})
         return found
-
-
-def parse_bulk_error(text: str) -> tuple[str, str, tuple[str, ...]]:
-    """`sf__Error` is `CODE:message:Field1,Field2 --` (`CODE:message:--` without fields)."""
-    code, _, rest = text.partition(":")
-    fields: tuple[str, ...] = ()
-    if rest.endswith("--"):
-        rest, _, names = rest[:-2].rpartition(":")
-        fields = tuple(n.strip() for n in names.split(",") if n.strip())
-    return code or "UNKNOWN_ERROR", rest or "no error detail", fields
-
-
-def csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -30,12 +31,12 @@ from connections.client_errors import (
     error_from_body,
 )
 from connections.models import Connection
-from replication.engine import queue
+from replication.engine import bulk_apply, queue
 from replication.engine.conflicts import decide_stale_target
 from replication.engine.context import EngineContext
 from replication.engine.identity import Pair, PairOutcome, link_pair
 from replication.engine.lease import LeaseLost
-from replication.engine.links import LinkIndex
+from replication.engine.links import LinkIndex, LinkWrite
 from replication.engine.payloads import (
     Payload,
     audit_user_ids,
@@ -62,6 +63,9 @@ from synclog.services import log_attempt_failed, log_resolved
 logger = logging.getLogger(__name__)
 PARENT_WAIT = timedelta(seconds=5)
 READ_FAILURE_WAIT = timedelta(seconds=30)
+BULK_APPLY_BATCH = 25_000  # items claimed at once while an object's backlog goes Bulk
+BULK_MINIMUM = 1000  # fewer writes of an object fit one composite call: cheaper than a job
+RECORDED_TOGETHER = 2000  # outcomes of a Bulk job recorded in one transaction
 READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit
 TARGET_GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
 SUSPENDING_CODES = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNREACHABLE"}
@@ -89,6 +93,7 @@ class Ops:
     undeletes: list[Entry] = field(default_factory=list)
     adopts: list[Entry] = field(default_factory=list)  # our own copies with no link (identity.py)
     unlinked_deletes: list[Entry] = field(default_factory=list)  # deleted, no link: a copy may exist
+    in_sync: list[Entry] = field(default_factory=list)  # the target holds the payload: nothing to write
 
 
 class Applier:
@@ -103,9 +108,14 @@ class Applier:
     ) -> None:
         self.ctx, self.connection, self.direction = ctx, connection, direction
         self.plans, self.counter, self.fresh = plans, counter, fresh or {}
+        self.bulk_objects: set[str] = set()  # objects whose backlog goes through Bulk jobs this run
 
     def run(self, *, limit: int = 2000) -> int:
-        """Apply up to `limit` ready items; return how many were taken."""
+        """Apply up to `limit` ready items (BULK_APPLY_BATCH when an object's backlog goes
+        Bulk); return how many were taken."""
+        self.bulk_objects = self._big_backlogs()
+        if self.bulk_objects:
+            limit = max(limit, BULK_APPLY_BATCH)
         items = queue.claim(self.connection, self.direction, self.ctx.worker, limit=limit)
         by_object: dict[str, list[RecordQueueItem]] = defaultdict(list)
         for item in items:
@@ -120,6 +130,19 @@ class Applier:
             if by_object.get(plan.source_object):
                 self._apply_batch(plan, by_object[plan.source_object])
         return len(items)
+
+    def _big_backlogs(self) -> set[str]:
+        """Objects with at least ORGSYNC_BULK_APPLY_THRESHOLD ready items in this direction
+        (each count stops at the threshold, so a huge queue costs no more to look at)."""
+        threshold = settings.ORGSYNC_BULK_APPLY_THRESHOLD
+        if not threshold:
+            return set()
+        ready = queue.ready_items(self.connection, self.direction)
+        return {
+            p.source_object
+            for p in self.plans
+            if ready.filter(source_object=p.source_object)[:threshold].count() >= threshold
+        }
 
     def _apply_batch(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> None:
         """A read that fails (the source's records, the owners' users) gives the batch back to
@@ -266,9 +289,7 @@ class Applier:
             ops.undeletes.append(Entry(item, payload, link, links.target_id(link)))
         elif payload.digest in (links.sent_hash(link), links.target_hash(link)):
             # Unchanged source (a re-read), or the target holds it already (our own echo).
-            links.mark_sent(link, payload.digest)
-            self.counter.skipped += 1
-            self._finish(item)
+            ops.in_sync.append(Entry(item, payload, link))
         else:
             ops.updates.append(Entry(item, payload, link, links.target_id(link)))
 
@@ -365,9 +386,7 @@ class Applier:
             if not known or now == known:
                 keep.append(entry)
             elif now == entry.payload.digest:  # the target already holds what we would write
-                links.mark_sent(entry.link, entry.payload.digest)
-                self.counter.skipped += 1
-                self._finish(entry.item)
+                ops.in_sync.append(entry)
             elif decide_stale_target(
                 self.connection, self.direction, entry.link, records.get(entry.item.source_id), target
             ):
@@ -384,6 +403,11 @@ class Applier:
             self._undelete(plan, ops, links)
         if ops.updates and plan.state_fields:
             self._check_targets(plan, ops, links, records)
+        if ops.in_sync:
+            self._settle_in_sync(ops.in_sync, links)
+        if plan.source_object in self.bulk_objects and len(ops.upserts) + len(ops.updates) > BULK_MINIMUM:
+            self._send_bulk(plan, ops, links)
+            ops.upserts, ops.updates = [], []
         target = plan.target_object
         jobs: list[tuple[CollectionWrite, list[Entry], str]] = []
         for chunk in _chunks(ops.upserts):
@@ -425,22 +449,102 @@ class Applier:
         try:
             answers = client.composite_collections([write for write, _, _ in jobs])
         except SalesforceApiError as exc:
-            for _, entries, _ in jobs:
-                for entry in entries:
-                    self._failed(
-                        plan,
-                        entry,
-                        exc.error_code or "ERROR",
-                        exc.message,
-                        exc.fields,
-                        retryable=isinstance(exc, RetryableError),
-                    )
-            self._suspend_if_unavailable(exc)
+            self._write_failed(plan, [entry for _, entries, _ in jobs for entry in entries], exc)
             return
         self.ctx.checkpoint("apply.written")
-        for (_, entries, kind), results in zip(jobs, answers, strict=True):
-            for entry, result in zip(entries, results, strict=True):
-                self._settle(plan, kind, entry, result, links)
+        self._record(
+            plan,
+            [
+                (kind, entry, result)
+                for (_, entries, kind), results in zip(jobs, answers, strict=True)
+                for entry, result in zip(entries, results, strict=True)
+            ],
+            links,
+        )
+
+    def _send_bulk(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
+        """A big backlog's inserts and updates, each as one Bulk API 2.0 job (`bulk_apply.py`).
+        Records the job left unprocessed go back to the queue."""
+        client = self.ctx.client(plan.publication.target_org)
+        for kind, entries, key in (("upsert", ops.upserts, EXTERNAL_ID_FIELD), ("update", ops.updates, "Id")):
+            if not entries:
+                continue
+            rows = [(_job_key(kind, e), {**e.payload.values, **e.payload.audit}) for e in entries]
+            self.ctx.fence()
+            self.ctx.checkpoint("apply.before_write")
+            try:
+                results = bulk_apply.ingest(client, plan.target_object, kind, key, rows)
+            except SalesforceApiError as exc:
+                self._write_failed(plan, entries, exc)
+                continue
+            self.ctx.checkpoint("apply.written")
+            answered = [
+                (kind, e, results[_job_key(kind, e)]) for e in entries if _job_key(kind, e) in results
+            ]
+            queue.release([e.item for e in entries if _job_key(kind, e) not in results])
+            for start in range(0, len(answered), RECORDED_TOGETHER):
+                self._record(plan, answered[start : start + RECORDED_TOGETHER], links)
+
+    def _write_failed(self, plan: ObjectPlan, entries: list[Entry], exc: SalesforceApiError) -> None:
+        """A write call that failed as a whole fails each of its records (retried if it may)."""
+        for entry in entries:
+            self._failed(
+                plan,
+                entry,
+                exc.error_code or "ERROR",
+                exc.message,
+                exc.fields,
+                retryable=isinstance(exc, RetryableError),
+            )
+        self._suspend_if_unavailable(exc)
+
+    def _record(
+        self, plan: ObjectPlan, outcomes: list[tuple[str, Entry, RecordResult]], links: LinkIndex
+    ) -> None:
+        """The outcomes of one answer: the records that went through together, the others (and
+        all of them, if the set hits a surprise) one by one."""
+        done = [outcome for outcome in outcomes if _went_through(*outcome)]
+        rest = [outcome for outcome in outcomes if not _went_through(*outcome)]
+        if done and not self._settle_done(plan, done, links):
+            rest = outcomes
+        for kind, entry, result in rest:
+            self._settle(plan, kind, entry, result, links)
+
+    def _settle_done(
+        self, plan: ObjectPlan, done: list[tuple[str, Entry, RecordResult]], links: LinkIndex
+    ) -> bool:
+        """The records of one composite answer that went through: their links, log resolutions
+        and queue completions commit in one transaction of set-based statements (safe because
+        one fenced writer owns the connection). False, with nothing written, when the set hit a
+        surprise (a link that conflicts with another): the caller then settles record by record."""
+        written = [(e, result) for kind, e, result in done if kind != "delete"]
+        deleted = [e.link.pk for kind, e, _ in done if kind == "delete"]
+        try:
+            with transaction.atomic():
+                saved = links.save_links([_link_write(plan, e, result) for e, result in written])
+                RecordLink.objects.filter(pk__in=deleted).update(is_deleted=True, synced_at=timezone.now())
+                source_ids = [e.item.source_id for _, e, _ in done]
+                log_resolved(connection=self.connection, direction=self.direction, source_ids=source_ids)
+                queue.complete_all([e.item for _, e, _ in done])
+        except CYCLE_STOPS:
+            raise
+        except IntegrityError:
+            logger.warning(
+                "recording %d %s outcomes together failed: one by one", len(done), plan.source_object
+            )
+            return False
+        links.remember(saved)
+        self.counter.succeeded += len(done)
+        self.ctx.checkpoint("apply.recorded")
+        return True
+
+    def _settle_in_sync(self, entries: list[Entry], links: LinkIndex) -> None:
+        """Records whose target holds the payload already (an echo, a re-read): no write; their
+        links note the payload as sent and their items complete, together."""
+        with transaction.atomic():
+            links.mark_all_sent([(e.link, e.payload.digest) for e in entries])
+            queue.complete_all([e.item for e in entries])
+        self.counter.skipped += len(entries)
 
     def _settle(
         self, plan: ObjectPlan, kind: str, entry: Entry, result: RecordResult, links: LinkIndex
@@ -465,16 +569,7 @@ class Applier:
             try:
                 results = client.undelete([e.target_id for e in chunk])
             except SalesforceApiError as exc:
-                for entry in chunk:
-                    self._failed(
-                        plan,
-                        entry,
-                        exc.error_code or "ERROR",
-                        exc.message,
-                        exc.fields,
-                        retryable=isinstance(exc, RetryableError),
-                    )
-                self._suspend_if_unavailable(exc)
+                self._write_failed(plan, chunk, exc)
                 continue
             for entry, result in zip(chunk, results, strict=True):
                 if result.success:
@@ -494,14 +589,7 @@ class Applier:
             if kind == "delete":
                 self._deleted(plan, entry)
             else:
-                links.save_link(
-                    source_object=plan.source_object,
-                    source_id=entry.item.source_id,
-                    target_object=plan.target_object,
-                    target_id=result.id or entry.target_id,
-                    target_hash=entry.payload.digest,
-                    source_hash=entry.payload.source_digest,
-                )
+                links.save_link(_link_write(plan, entry, result))
             log_resolved(
                 connection=self.connection, direction=self.direction, source_ids=[entry.item.source_id]
             )
@@ -617,6 +705,32 @@ class Applier:
                     reason=f"{exc.error_code or exc.status}",
                 )
             raise ConnectionUnavailable(str(exc)) from exc
+
+
+def _job_key(kind: str, entry: Entry) -> str:
+    """What identifies a record in a Bulk job's results: its origin Id (upsert) or its Id."""
+    return entry.item.source_id if kind == "upsert" else entry.target_id
+
+
+def _link_write(plan: ObjectPlan, entry: Entry, result: RecordResult) -> LinkWrite:
+    return LinkWrite(
+        source_object=plan.source_object,
+        source_id=entry.item.source_id,
+        target_object=plan.target_object,
+        target_id=result.id or entry.target_id,
+        target_hash=entry.payload.digest,
+        source_hash=entry.payload.source_digest,
+    )
+
+
+def _went_through(kind: str, entry: Entry, result: RecordResult) -> bool:
+    """A write that needs only the plain bookkeeping: a link saved or marked deleted, the
+    record's log resolved, its queue item completed (`Applier._settle_done`)."""
+    if kind == "delete":
+        # A delete by origin Id with no link yet needs its link made (identity.link_pair).
+        gone = result.success or "ENTITY_IS_DELETED" in _codes(result)
+        return gone and entry.link is not None
+    return result.success
 
 
 def _codes(result: RecordResult) -> set[str]:

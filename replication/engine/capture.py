@@ -174,15 +174,18 @@ class Capturer:
         if not plan.reverse_fields:
             return
         field_name = links.source_hash_field()
+        moved: list[RecordLink] = []
         for record in records:
             link = links.get(record["Id"])
             if link is None or record.get("IsDeleted"):
                 continue
             digest = source_digest(plan, record)
-            if getattr(link, field_name) and getattr(link, field_name) != digest:
-                self.changed_here.add(record["Id"])
             if getattr(link, field_name) != digest:
-                RecordLink.objects.filter(pk=link.pk).update(**{field_name: digest})
+                if getattr(link, field_name):
+                    self.changed_here.add(record["Id"])
+                setattr(link, field_name, digest)
+                moved.append(link)
+        RecordLink.objects.bulk_update(moved, [field_name], batch_size=500)
 
 
 def raise_capture_error(plan: ObjectPlan, answer: dict) -> None:

@@ -1,9 +1,24 @@
 """Record links seen from one direction: source id → target id, and their state hashes."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils import timezone
 
 from connections.models import Connection
 from replication.models import Direction, RecordLink
+
+
+@dataclass(frozen=True)
+class LinkWrite:
+    """A successful write into the target, as the link should record it."""
+
+    source_object: str
+    source_id: str
+    target_object: str
+    target_id: str
+    target_hash: str
+    source_hash: str = ""
 
 
 class LinkIndex:
@@ -50,48 +65,70 @@ class LinkIndex:
     def sent_hash(self, link: RecordLink) -> str:
         return getattr(link, self.sent_hash_field())
 
-    def mark_sent(self, link: RecordLink, digest: str) -> None:
-        """The source's payload is in sync with the target without a write."""
-        setattr(link, self.sent_hash_field(), digest)
-        RecordLink.objects.filter(pk=link.pk).update(**{self.sent_hash_field(): digest})
+    def mark_all_sent(self, sent: list[tuple[RecordLink, str]]) -> None:
+        """The sources' payloads (link, digest) are in sync with their targets without a write."""
+        for link, digest in sent:
+            setattr(link, self.sent_hash_field(), digest)
+        RecordLink.objects.bulk_update([link for link, _ in sent], [self.sent_hash_field()], batch_size=500)
 
-    def save_link(
-        self,
-        *,
-        source_object: str,
-        source_id: str,
-        target_object: str,
-        target_id: str,
-        target_hash: str,
-        source_hash: str = "",
-    ) -> RecordLink:
+    def save_link(self, write: LinkWrite) -> RecordLink:
         """Create or refresh the link after a successful write into the target: the target now
         holds the payload, which is also the last one sent in this direction."""
-        sides = {
-            self.sent_hash_field(): target_hash,
-            "primary_object": source_object if self.forward else target_object,
-            "primary_id": source_id if self.forward else target_id,
-            "secondary_object": target_object if self.forward else source_object,
-            "secondary_id": target_id if self.forward else source_id,
-            "secondary_state_hash" if self.forward else "primary_state_hash": target_hash,
-            "is_deleted": False,
-        }
-        if source_hash:
-            # Two-way: the source holds this state, and the target now mirrors it — so the other
-            # direction, reading the target back, would send exactly this: mark it as sent.
-            sides[self.source_hash_field()] = source_hash
-            sides["s2p_sent_hash" if self.forward else "p2s_sent_hash"] = source_hash
-        link = self.by_source.get(source_id)
+        sides = self._sides(write)
+        link = self.by_source.get(write.source_id)
         if link is None:
             link, _ = RecordLink.objects.update_or_create(
-                connection=self.connection, **{self.source_field: source_id}, defaults=sides
+                connection=self.connection, **{self.source_field: write.source_id}, defaults=sides
             )
         else:
             for name, value in sides.items():
                 setattr(link, name, value)
             link.save()
-        self.by_source[source_id] = link
+        self.by_source[write.source_id] = link
         return link
+
+    def save_links(self, writes: list[LinkWrite]) -> list[RecordLink]:
+        """`save_link` for many writes in two statements per 500 (an update of the known links,
+        an insert of the new ones). Call `remember` with the answer once the transaction commits;
+        an IntegrityError means a new link conflicts with another one."""
+        now = timezone.now()
+        known, new, fields = [], [], {"synced_at"}
+        for write in writes:
+            sides = self._sides(write)
+            link = self.by_source.get(write.source_id)
+            if link is None:
+                new.append(RecordLink(connection=self.connection, synced_at=now, **sides))
+            else:
+                for name, value in sides.items():
+                    setattr(link, name, value)
+                link.synced_at = now
+                known.append(link)
+                fields |= set(sides)
+        if known:
+            RecordLink.objects.bulk_update(known, sorted(fields), batch_size=500)
+        RecordLink.objects.bulk_create(new, batch_size=500)
+        return known + new
+
+    def remember(self, links: Iterable[RecordLink]) -> None:
+        for link in links:
+            self.by_source[self.source_id(link)] = link
+
+    def _sides(self, write: LinkWrite) -> dict[str, object]:
+        sides = {
+            self.sent_hash_field(): write.target_hash,
+            "primary_object": write.source_object if self.forward else write.target_object,
+            "primary_id": write.source_id if self.forward else write.target_id,
+            "secondary_object": write.target_object if self.forward else write.source_object,
+            "secondary_id": write.target_id if self.forward else write.source_id,
+            "secondary_state_hash" if self.forward else "primary_state_hash": write.target_hash,
+            "is_deleted": False,
+        }
+        if write.source_hash:
+            # Two-way: the source holds this state, and the target now mirrors it — so the other
+            # direction, reading the target back, would send exactly this: mark it as sent.
+            sides[self.source_hash_field()] = write.source_hash
+            sides["s2p_sent_hash" if self.forward else "p2s_sent_hash"] = write.source_hash
+        return sides
 
 
 def _chunks(items: list[str], size: int):

@@ -11,12 +11,8 @@ from collections.abc import Callable, Iterator
 
 from connections.client import MAX_COMPOSITE_QUERIES, SalesforceClient
 from connections.client_errors import error_from_body
-from replication.bulksync.source import (
-    QUERY_RECORDS_PER_SECOND_GUESS,
-    converters_for,
-    typed_row,
-    wait_for_job,
-)
+from replication.bulksync.source import QUERY_RECORDS_PER_SECOND_GUESS, converters_for, typed_row
+from replication.engine.bulk_jobs import wait_for_job
 
 PAGE_RECORDS = 100_000
 CHUNK = 5000

@@ -1,0 +1,100 @@
+"""Big backlogs go Bulk (issue 21): past ORGSYNC_BULK_APPLY_THRESHOLD changed records of one object
+and direction, apply writes through Bulk API 2.0 jobs, with the same per-record outcomes.
+
+Each test ends by reading both orgs field by field, and counts the Bulk jobs sfemu ran.
+"""
+
+import pytest
+
+from replication.engine.cycle import sync_once
+from replication.models import EXTERNAL_ID_FIELD, Direction, RecordLink, RecordQueueItem
+from synclog.models import SyncLog
+from tests.replication.test_bulk_sync_crash import ingest_jobs
+from tests.replication.test_engine_integrity import accounts, assert_agree
+
+P2S = Direction.PRIMARY_TO_SECONDARY
+THRESHOLD = 1200  # above the 1,000 writes one composite call carries
+RECORDS = 1500
+
+
+@pytest.fixture
+def bulk_threshold(settings):
+    settings.ORGSYNC_BULK_APPLY_THRESHOLD = THRESHOLD
+
+
+def seed(handle, n: int, prefix: str = "Big") -> list[str]:
+    return [
+        handle.org.create(
+            "Account", {"Name": f"{prefix} {i}", "Phone": f"555-{i:04d}"}, user_id=handle.user_id
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_backlog_of_inserts_then_updates_goes_through_bulk_jobs(
+    both_ways, bulk_threshold, sfemu_server
+):
+    primary, secondary = both_ways.primary, both_ways.secondary
+    ids = seed(primary, RECORDS)
+    sync_once(both_ways.connection)
+    assert_agree(both_ways)
+    jobs = ingest_jobs(sfemu_server, secondary)
+    assert [(j["operation"], j.get("externalIdFieldName")) for j in jobs] == [("upsert", EXTERNAL_ID_FIELD)]
+    assert RecordLink.objects.count() == RECORDS
+
+    # A mass update that clears a field: the Bulk CSV must say "null", not "leave it".
+    for record_id in ids:
+        primary.org.update(
+            "Account", record_id, {"Phone": None, "Name": f"New {record_id}"}, user_id=primary.user_id
+        )
+    sync_once(both_ways.connection)
+    assert_agree(both_ways)
+    copies = accounts(secondary)
+    assert {c["Name"] for c in copies} == {f"New {i}" for i in ids}
+    assert {c["Phone"] for c in copies} == {None}, "cleared in the source, cleared in the copy"
+    assert sorted(j["operation"] for j in ingest_jobs(sfemu_server, secondary)) == ["update", "upsert"]
+    assert not RecordQueueItem.objects.exists()
+    assert not SyncLog.objects.exclude(status=SyncLog.Status.RESOLVED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_a_bulk_job_refuses_are_logged_one_by_one_and_the_rest_go_on(
+    subscribed, bulk_threshold, sfemu_server
+):
+    primary, secondary = subscribed.primary, subscribed.secondary
+    secondary.org.add_validation_rule(
+        "Account",
+        "No_Rejects",
+        message="Rejected names are not allowed",
+        field="Name",
+        condition="eq",
+        value="Reject",
+    )
+    good = seed(primary, RECORDS)
+    bad = [primary.org.create("Account", {"Name": "Reject"}, user_id=primary.user_id) for _ in range(3)]
+    sync_once(subscribed.connection)
+
+    copies = {c[EXTERNAL_ID_FIELD]: c for c in accounts(secondary)}
+    assert set(copies) == set(good), "every good record arrived, no rejected one"
+    sources = primary.org.query("SELECT Id, Name, Phone FROM Account", api_version="62.0").records
+    for source in sources:
+        if source["Id"] in copies:
+            assert (copies[source["Id"]]["Name"], copies[source["Id"]]["Phone"]) == (
+                source["Name"],
+                source["Phone"],
+            )
+    failed = SyncLog.objects.filter(status=SyncLog.Status.FAILED)
+    assert sorted(failed.values_list("source_id", flat=True)) == sorted(bad)
+    assert {e.error_code for e in failed} == {"FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+    assert "Rejected names are not allowed" in failed.first().message
+    assert [j["operation"] for j in ingest_jobs(sfemu_server, secondary)] == ["upsert"]
+    assert not RecordQueueItem.objects.exists(), "failures are in the log, not stuck in the queue"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_below_the_threshold_collections_are_used(subscribed, bulk_threshold, sfemu_server):
+    seed(subscribed.primary, THRESHOLD - 1)
+    sync_once(subscribed.connection)
+    assert len(accounts(subscribed.secondary)) == THRESHOLD - 1
+    assert ingest_jobs(sfemu_server, subscribed.secondary) == []
