@@ -125,22 +125,31 @@ class SalesforceClient(BulkMixin, MetadataMixin):
     def answer_records(
         self, answer: dict, *, what: str, before_page: Callable[[], None] | None = None
     ) -> list[dict]:
-        """Every record of one `composite_queries` answer, following its further pages (one API
-        call each; `before_page` runs before each, e.g. a writer's lease renewal). An error
-        answer raises the mapped exception, its message prefixed with `what`."""
+        """Every record of one `composite_queries` answer (`answer_pages`, in one list)."""
+        return [
+            record
+            for page in self.answer_pages(answer, what=what, before_page=before_page)
+            for record in page
+        ]
+
+    def answer_pages(
+        self, answer: dict, *, what: str, before_page: Callable[[], None] | None = None
+    ) -> Iterator[list[dict]]:
+        """The records of one `composite_queries` answer page by page, following its further
+        pages (one API call each; `before_page` runs before each, e.g. a writer's lease renewal).
+        An error answer raises the mapped exception, its message prefixed with `what`."""
         if answer["httpStatusCode"] >= 400:
             raise error_from_body(
                 answer["httpStatusCode"], answer.get("body"), fallback="query failed", prefix=f"{what}: "
             )
-        records = list(answer["body"]["records"])
+        yield list(answer["body"]["records"])
         next_url = answer["body"].get("nextRecordsUrl")
         while next_url:
             if before_page is not None:
                 before_page()
             page = self.query_more(next_url)
-            records.extend(page.records)
+            yield page.records
             next_url = page.next_records_url
-        return records
 
     def query_records(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
         """Every record of a query, page by page (one API call per page)."""

@@ -1,8 +1,9 @@
 """Capture: read what changed in the source org since the cursor and queue it.
 
 One composite call carries up to five objects' queries (`queryAll`, so deletions come along with
-IsDeleted); further pages cost one call each. The records stay in memory for this cycle's apply;
-only the queue items (ids and actions) are stored.
+IsDeleted); further pages cost one call each, each page queued before the next is read. Up to
+FRESH_LIMIT records stay in memory for this cycle's apply (it reads the others by Id); only the
+queue items (ids and actions) are stored.
 
 The window. The cursor keeps the position `(SystemModstamp, Id)` of the last record captured and
 the org's time `S` of the last query (the composite answer's `Date`, see
@@ -37,6 +38,7 @@ from replication.models import ChangeCursor, QueueAction, RecordLink, RejectedRe
 OVERLAP = timedelta(seconds=5)
 INITIAL_LOOKBACK = timedelta(minutes=5)
 QUERIES_PER_COMPOSITE = 5
+FRESH_LIMIT = 50_000  # records kept for this cycle's apply; apply reads the rest again by Id
 
 
 def soql_datetime(moment: datetime) -> str:
@@ -96,11 +98,14 @@ class Capturer:
         server_time = client.last_server_time
         for plan, cursor, answer in zip(plans, cursors, answers, strict=True):
             what = f"capture of {plan.source_object}"
-            records = client.answer_records(answer, what=what, before_page=self.ctx.fence)
-            self.ctx.checkpoint("capture.read")
-            self._process(plan, cursor, records)
-            self._advance(cursor, records, server_time)
-            self.ctx.checkpoint("capture.queued")
+            # Page by page: each page is queued and the cursor moved past it before the next is
+            # read, so a mass change never sits in memory whole and a crash re-reads one page.
+            for records in client.answer_pages(answer, what=what, before_page=self.ctx.fence):
+                self.ctx.checkpoint("capture.read")
+                self._process(plan, cursor, records)
+                self._advance(cursor, records, None)
+                self.ctx.checkpoint("capture.queued")
+            self._advance(cursor, [], server_time)
 
     def _cursor(self, plan: ObjectPlan) -> ChangeCursor:
         cursor, _ = ChangeCursor.objects.get_or_create(
@@ -144,7 +149,8 @@ class Capturer:
             action = self._action(plan, record, links.get(record["Id"]))
             if action:
                 changes[record["Id"]] = action
-                self.fresh[record["Id"]] = record
+                if len(self.fresh) < FRESH_LIMIT:
+                    self.fresh[record["Id"]] = record
         self._remember_source_state(plan, records, links)
         queue.enqueue(self.connection, self.direction, plan.source_object, changes)
         self.counter.processed += len(records)

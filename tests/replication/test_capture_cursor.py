@@ -10,8 +10,9 @@ import pytest
 
 from connections.client import SalesforceClient
 from replication.engine.capture import OVERLAP
+from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
-from replication.models import EXTERNAL_ID_FIELD, ChangeCursor, Direction, RecordQueueItem
+from replication.models import EXTERNAL_ID_FIELD, ChangeCursor, Direction, EngineSchedule, RecordQueueItem
 from sfemu.schema.dml import Writer
 from sfemu.timeutil import format_datetime, parse_datetime
 from tests.replication.conftest import LinkedOrgs
@@ -130,3 +131,40 @@ def test_a_cursor_without_a_recent_server_time_rereads_the_overlap(subscribed, s
     assert report.captured == {P2S: 2}  # the overlap re-read; echoes, nothing written
     assert report.written == 0
     assert target_origins(subscribed) == set(ids)
+
+
+class CaptureCrash(BaseException):
+    """Stops the cycle the way SIGKILL would: nothing in the engine handles it."""
+
+
+def test_a_mass_change_is_queued_page_by_page_and_a_crash_rereads_one_page(subscribed):
+    """Capture queues each 2,000-record page and moves the cursor past it before reading the
+    next: a worker killed on the third page leaves two pages queued and the cursor after them;
+    the next cycle reads from there, and every record arrives once."""
+    ids = write_accounts(subscribed.primary, [f"Mass {n}" for n in range(4_100)])
+    in_order = [
+        r["Id"]
+        for r in subscribed.primary.org.query(
+            "SELECT Id FROM Account ORDER BY SystemModstamp, Id", api_version="62.0"
+        ).records
+    ]
+    pages = []
+
+    def crash_on_third_page(point: str) -> None:
+        if point == "capture.read":
+            pages.append(RecordQueueItem.objects.filter(connection=subscribed.connection).count())
+            if len(pages) == 3:
+                raise CaptureCrash
+
+    with pytest.raises(CaptureCrash):
+        sync_once(subscribed.connection, ctx=EngineContext(worker="w", on_checkpoint=crash_on_third_page))
+    assert pages == [0, 2_000, 4_000], "each page was queued before the next was read"
+    assert cursor(subscribed).position_id == in_order[3_999], "the cursor moved past two pages"
+
+    EngineSchedule.objects.update(lease_until=None)  # the killed worker's lease lapses
+    settle(subscribed)
+    origins = SalesforceClient(subscribed.connection.secondary_org).query_records(
+        f"SELECT {EXTERNAL_ID_FIELD} FROM Account"
+    )
+    copies = [r[EXTERNAL_ID_FIELD] for r in origins]
+    assert sorted(copies) == sorted(ids), "every record arrived, none twice"
