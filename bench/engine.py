@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup_django(tmp: Path, database_url: str) -> None:
+def setup_django(tmp: Path, database_url: str = "") -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "orgsync.settings_test",

@@ -32,6 +32,7 @@ from replication.engine.links import LinkIndex
 from replication.engine.payloads import source_digest
 from replication.engine.plans import ObjectPlan
 from replication.engine.runs import RunCounter
+from replication.engine.sets import update_rows
 from replication.filters import matches
 from replication.models import ChangeCursor, QueueAction, RecordLink, RejectedRecord
 
@@ -191,7 +192,7 @@ class Capturer:
                     self.changed_here.add(record["Id"])
                 setattr(link, field_name, digest)
                 moved.append(link)
-        RecordLink.objects.bulk_update(moved, [field_name], batch_size=500)
+        update_rows(RecordLink, moved, [field_name])
 
 
 def raise_capture_error(plan: ObjectPlan, answer: dict) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from connections.models import Connection
+from replication.engine.sets import update_rows
 from replication.models import Direction, RecordLink
 
 
@@ -69,7 +70,7 @@ class LinkIndex:
         """The sources' payloads (link, digest) are in sync with their targets without a write."""
         for link, digest in sent:
             setattr(link, self.sent_hash_field(), digest)
-        RecordLink.objects.bulk_update([link for link, _ in sent], [self.sent_hash_field()], batch_size=500)
+        update_rows(RecordLink, [link for link, _ in sent], [self.sent_hash_field()])
 
     def save_link(self, write: LinkWrite) -> RecordLink:
         """Create or refresh the link after a successful write into the target: the target now
@@ -104,8 +105,7 @@ class LinkIndex:
                 link.synced_at = now
                 known.append(link)
                 fields |= set(sides)
-        if known:
-            RecordLink.objects.bulk_update(known, sorted(fields), batch_size=500)
+        update_rows(RecordLink, known, sorted(fields))
         RecordLink.objects.bulk_create(new, batch_size=500)
         return known + new
 

@@ -1,6 +1,7 @@
 """Turning a source record into what is written into the target org."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from replication.engine.hashing import state_hash
 from replication.engine.links import LinkIndex
@@ -16,8 +17,10 @@ class Payload:
     # Two-way: the digest covers the plan's state fields only (the shape both directions hash).
     state_fields: list[str] | None = None
 
-    @property
+    @cached_property
     def digest(self) -> str:
+        """Keyed hash of what is written (read several times per record; `values` is complete
+        once `build_payload` returns)."""
         if self.state_fields is None:
             return state_hash(self.values)
         return state_hash({name: self.values.get(name) for name in self.state_fields})
