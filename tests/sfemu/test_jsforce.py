@@ -9,54 +9,17 @@ minutes. Needs ``npm ci --prefix tests/sfemu/js`` (``make test`` does it).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sfemu.testing import AppHandle, OrgHandle, SfemuServer
+from tests.sfemu.jsforce_runner import JS_DIR, failed, ok, run_script
 from tests.sfemu.replay.checks import SF_DATETIME, valid_id18
 
-JS_DIR = Path(__file__).parent / "js"
 VERSION = "62.0"
 BULK = 5_100
-
-
-def _node() -> str:
-    node = shutil.which("node") or "/usr/bin/node"
-    assert Path(node).exists(), "node is required for the jsforce acceptance tests"
-    assert (JS_DIR / "node_modules" / "jsforce").is_dir(), (
-        "jsforce is not installed: run `npm ci --prefix tests/sfemu/js`"
-    )
-    return node
-
-
-def run_session(server: SfemuServer, phase: str, config: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    out = tmp / f"jsforce-{phase}.json"
-    env = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": str(server.ca_path),
-        "SFEMU_JS_CONFIG": json.dumps(config),
-    }
-    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        env.pop(proxy, None)
-    proc = subprocess.run(
-        [_node(), str(JS_DIR / "session.mjs"), phase, str(out)],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"node failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    assert out.exists(), f"no results written:\n{proc.stdout}\n{proc.stderr}"
-    results = json.loads(out.read_text())
-    assert "fatal" not in results, results["fatal"]
-    return results
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +64,15 @@ def sessions(sfemu_server: SfemuServer, config, tmp_path_factory) -> dict[str, d
     tmp = tmp_path_factory.mktemp("jsforce")
     clock = sfemu_server.clock
     start = clock.advance(minutes=1)  # getUpdated windows start at whole minutes after org creation
-    main = run_session(sfemu_server, "main", config, tmp)
+    main = run_script(sfemu_server, "session.mjs", config, tmp / "jsforce-main.json", "main")
     end = clock.advance(minutes=2)  # only whole past minutes are covered
     setup = main.get("replicationSetup", {}).get("value") or {}
-    replication = run_session(
+    replication = run_script(
         sfemu_server,
-        "replication",
+        "session.mjs",
         {**config, "start": start.isoformat(), "end": end.isoformat(), **setup},
-        tmp,
+        tmp / "jsforce-replication.json",
+        "replication",
     )
     return {"main": main, "replication": replication}
 
@@ -116,20 +80,6 @@ def sessions(sfemu_server: SfemuServer, config, tmp_path_factory) -> dict[str, d
 @pytest.fixture(scope="module")
 def js(sessions) -> dict[str, Any]:
     return sessions["main"]
-
-
-def ok(results: dict[str, Any], name: str) -> Any:
-    assert name in results, f"step {name} did not run"
-    outcome = results[name]
-    assert outcome["ok"], f"{name} failed: {json.dumps(outcome['error'], indent=1)[:2000]}"
-    return outcome["value"]
-
-
-def failed(results: dict[str, Any], name: str) -> dict[str, Any]:
-    assert name in results, f"step {name} did not run"
-    outcome = results[name]
-    assert not outcome["ok"], f"{name} should have failed, got {json.dumps(outcome['value'])[:500]}"
-    return outcome["error"]
 
 
 def assert_id(value: Any, prefix: str | None = None) -> None:

@@ -3,54 +3,22 @@ runs under node and writes each step's outcome as JSON. Needs ``npm ci --prefix 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sfemu.testing import OrgHandle, SfemuServer
+from tests.sfemu.jsforce_runner import ok, run_script
 
-JS_DIR = Path(__file__).parent / "js"
 COUNT = 500
 
 
 @pytest.fixture(scope="module")
 def js(sfemu_server: SfemuServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    node = shutil.which("node") or "/usr/bin/node"
-    assert Path(node).exists(), "node is required for the jsforce acceptance tests"
-    assert (JS_DIR / "node_modules" / "jsforce").is_dir(), "run `npm ci --prefix tests/sfemu/js`"
     org: OrgHandle = sfemu_server.create_org("jsforce-bulk2")
     out = tmp_path_factory.mktemp("jsforce-bulk2") / "bulk2.json"
     config = {"url": sfemu_server.url, "accessToken": org.access_token, "version": "62.0", "count": COUNT}
-    env = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": str(sfemu_server.ca_path),
-        "SFEMU_JS_CONFIG": json.dumps(config),
-    }
-    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        env.pop(proxy, None)
-    proc = subprocess.run(
-        [node, str(JS_DIR / "bulk2.mjs"), str(out)],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"node failed:\n{proc.stdout}\n{proc.stderr}"
-    results = json.loads(out.read_text())
-    assert "fatal" not in results, results["fatal"]
-    return results
-
-
-def ok(results: dict[str, Any], name: str) -> Any:
-    outcome = results[name]
-    assert outcome["ok"], outcome
-    return outcome["value"]
+    return run_script(sfemu_server, "bulk2.mjs", config, out)
 
 
 def test_load_and_wait_for_results(js) -> None:

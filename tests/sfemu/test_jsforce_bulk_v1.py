@@ -4,18 +4,13 @@ is then read back over REST. Needs ``npm ci --prefix tests/sfemu/js``."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sfemu.testing import OrgHandle, SfemuServer
+from tests.sfemu.jsforce_runner import ok, run_script
 
-JS_DIR = Path(__file__).parent / "js"
 COUNT = 6
 VERSION = "62.0"
 TRICKY = 'comma, "quote"\nnewline'
@@ -30,36 +25,9 @@ def org(sfemu_server: SfemuServer) -> OrgHandle:
 
 @pytest.fixture(scope="module")
 def js(sfemu_server: SfemuServer, org: OrgHandle, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    node = shutil.which("node") or "/usr/bin/node"
-    assert Path(node).exists(), "node is required for the jsforce acceptance tests"
-    assert (JS_DIR / "node_modules" / "jsforce").is_dir(), "run `npm ci --prefix tests/sfemu/js`"
     out = tmp_path_factory.mktemp("jsforce-bulk1") / "bulk1.json"
     config = {"url": sfemu_server.url, "accessToken": org.access_token, "version": VERSION, "count": COUNT}
-    env = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": str(sfemu_server.ca_path),
-        "SFEMU_JS_CONFIG": json.dumps(config),
-    }
-    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        env.pop(proxy, None)
-    proc = subprocess.run(
-        [node, str(JS_DIR / "bulk1.mjs"), str(out)],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"node failed:\n{proc.stdout}\n{proc.stderr}"
-    results = json.loads(out.read_text())
-    assert "fatal" not in results, results["fatal"]
-    return results
-
-
-def ok(results: dict[str, Any], name: str) -> Any:
-    outcome = results[name]
-    assert outcome["ok"], outcome
-    return outcome["value"]
+    return run_script(sfemu_server, "bulk1.mjs", config, out)
 
 
 def rest_query(sfemu_server: SfemuServer, org: OrgHandle, soql: str, *, all_rows: bool = False) -> list[dict]:

@@ -9,19 +9,15 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import shutil
-import subprocess
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sfemu.testing import OrgHandle, SfemuServer
+from tests.sfemu.jsforce_runner import failed, ok, run_script
 from tests.sfemu.replay.checks import valid_id18
 
-JS_DIR = Path(__file__).parent / "js"
 VERSION = "62.0"
 
 
@@ -34,9 +30,6 @@ def org(sfemu_server: SfemuServer) -> OrgHandle:
 
 @pytest.fixture(scope="module")
 def js(sfemu_server: SfemuServer, org: OrgHandle, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    node = shutil.which("node") or "/usr/bin/node"
-    assert Path(node).exists(), "node is required for the jsforce acceptance tests"
-    assert (JS_DIR / "node_modules" / "jsforce").is_dir(), "run `npm ci --prefix tests/sfemu/js`"
     app = sfemu_server.create_app(org, "jsforce extras")
     out = tmp_path_factory.mktemp("jsforce-extras") / "extras.json"
     config = {
@@ -47,39 +40,7 @@ def js(sfemu_server: SfemuServer, org: OrgHandle, tmp_path_factory: pytest.TempP
         "clientSecret": app.client_secret,
         "version": VERSION,
     }
-    env = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": str(sfemu_server.ca_path),
-        "SFEMU_JS_CONFIG": json.dumps(config),
-    }
-    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        env.pop(proxy, None)
-    proc = subprocess.run(
-        [node, str(JS_DIR / "extras.mjs"), str(out)],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"node failed:\n{proc.stdout}\n{proc.stderr}"
-    results = json.loads(out.read_text())
-    assert "fatal" not in results, results["fatal"]
-    return results
-
-
-def ok(results: dict[str, Any], name: str) -> Any:
-    assert name in results, f"step {name} did not run"
-    outcome = results[name]
-    assert outcome["ok"], f"{name} failed: {json.dumps(outcome['error'], indent=1)[:2000]}"
-    return outcome["value"]
-
-
-def failed(results: dict[str, Any], name: str) -> dict[str, Any]:
-    assert name in results, f"step {name} did not run"
-    outcome = results[name]
-    assert not outcome["ok"], f"{name} should have failed, got {json.dumps(outcome['value'])[:500]}"
-    return outcome["error"]
+    return run_script(sfemu_server, "extras.mjs", config, out)
 
 
 def test_composite_batch(js) -> None:

@@ -6,16 +6,12 @@ Runs ``tests/sfemu/js/search_layouts.mjs`` under node (``npm ci --prefix tests/s
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sfemu.testing import OrgHandle, SfemuServer
-from tests.sfemu.test_jsforce import JS_DIR, _node
+from tests.sfemu.jsforce_runner import run_script
 
 VERSION = "62.0"
 
@@ -38,23 +34,7 @@ def results(sfemu_server: SfemuServer, tmp_path_factory) -> tuple[dict[str, Any]
         "version": VERSION,
         "accountId": ids["acme"],
     }
-    env = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": str(sfemu_server.ca_path),
-        "SFEMU_JS_CONFIG": json.dumps(config),
-    }
-    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        env.pop(proxy, None)
-    proc = subprocess.run(
-        [_node(), str(JS_DIR / "search_layouts.mjs"), str(out)],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"node failed:\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(Path(out).read_text()), ids
+    return run_script(sfemu_server, "search_layouts.mjs", config, out), ids
 
 
 def test_search(results) -> None:
