@@ -63,7 +63,7 @@ from synclog.services import log_attempt_failed, log_resolved
 logger = logging.getLogger(__name__)
 PARENT_WAIT = timedelta(seconds=5)
 READ_FAILURE_WAIT = timedelta(seconds=30)
-BULK_APPLY_BATCH = 25_000  # items claimed at once while an object's backlog goes Bulk
+BULK_APPLY_BATCH = 10_000  # items claimed at once while an object's backlog goes Bulk
 BULK_MINIMUM = 1000  # fewer writes of an object fit one composite call: cheaper than a job
 RECORDED_TOGETHER = 2000  # outcomes of a Bulk job recorded in one transaction
 READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit

@@ -39,7 +39,7 @@ from replication.models import ChangeCursor, QueueAction, RecordLink, RejectedRe
 OVERLAP = timedelta(seconds=5)
 INITIAL_LOOKBACK = timedelta(minutes=5)
 QUERIES_PER_COMPOSITE = 5
-FRESH_LIMIT = 50_000  # records kept for this cycle's apply; apply reads the rest again by Id
+FRESH_LIMIT = 10_000  # records kept for this cycle's apply; apply reads the rest again by Id
 
 
 def soql_datetime(moment: datetime) -> str:
