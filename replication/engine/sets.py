@@ -1,7 +1,7 @@
 """Set-based writes the ORM does slowly: updating many rows to values of their own.
 
 Django's `bulk_update` builds a `CASE WHEN id = … THEN …` expression per row and field in Python,
-seconds per thousand rows; the engine records up to 25,000 outcomes at once (`apply.py`). One
+seconds per thousand rows; the engine records up to 10,000 outcomes at once (`apply.py`). One
 `UPDATE … FROM (VALUES …)` per batch does the same in the database. SQLite (3.33 and later) and
 PostgreSQL both name the columns of a VALUES list column1, column2, …, so one statement serves both.
 """
