@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sfemu.testing import OrgHandle, SfemuServer
+from sfemu.testing import OrgHandle, SfemuServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 TAP_PYTHON = ROOT / ".venv-tap" / "bin" / "python"
@@ -103,6 +104,18 @@ def _seed(org: OrgHandle) -> None:
                 },
                 user_id=user,
             )
+
+
+@pytest.fixture(scope="module")
+def sfemu_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SfemuServer]:
+    """A server of this module's own, its clock on the wall clock. tap-salesforce bookmarks only
+    SystemModstamps up to its own clock (`now`), and earlier tests move the shared server's clock
+    ahead: its records would then never be bookmarked."""
+    server = start_server(tls_dir=tmp_path_factory.mktemp("tap-sfemu-tls"))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
