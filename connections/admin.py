@@ -10,10 +10,10 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from connections import admin_sections, services
+from connections import admin_sections, invitations, services
 from connections.errors import ConnectionsError
-from connections.forms import ConnectionForm, OrgForm
-from connections.models import Connection, Org
+from connections.forms import INVITE_FIELDS, ConnectionForm, OrgForm
+from connections.models import Connection, Org, PartnerInvitation
 from synclog.models import ConnectionEvent
 
 MANAGE = "connections.manage_connections"
@@ -230,7 +230,14 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         fixed = ("status", "suspension", "accepted_at")
         return (*fixed, "primary_org", "secondary_org") if obj else fixed
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [name for name in fields if name not in INVITE_FIELDS] if obj else fields
+
     def save_model(self, request, obj: Connection, form, change: bool) -> None:
+        if not change and form.cleaned_data.get("partner_email"):
+            self._invite_partner(request, obj, form)
+            return
         if not change:
             fields = {name: form.cleaned_data[name] for name in ConnectionForm.Meta.fields}
             created = services.connection_create(
@@ -245,24 +252,61 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
             connection=Connection.objects.get(pk=obj.pk), actor=request.user, **changes
         )
 
+    def response_add(self, request: HttpRequest, obj: Connection, post_url_continue=None) -> HttpResponse:
+        if "_send_invite" in request.POST:  # "Save & Send Invite": stay on the new connection
+            return HttpResponseRedirect(reverse("admin:connections_connection_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    def _invite_partner(self, request: HttpRequest, obj: Connection, form) -> None:
+        fields = {n: form.cleaned_data[n] for n in ConnectionForm.Meta.fields if n != "secondary_org"}
+        invitation = invitations.connection_invite_partner(
+            actor=request.user,
+            contact_name=form.cleaned_data["partner_name"],
+            contact_email=form.cleaned_data["partner_email"],
+            owner_user_id=obj.owner_user_id,
+            **fields,
+        )
+        obj.pk, obj._state = invitation.connection.pk, invitation.connection._state
+        self._send_invitation(request, invitation)
+
+    def _send_invitation(self, request: HttpRequest, invitation: PartnerInvitation) -> None:
+        try:
+            invitations.invitation_send(
+                invitation=invitation, actor=request.user, base_url=request.build_absolute_uri("/")
+            )
+            self.message_user(request, f"Invitation sent to {invitation.contact_email}.")
+        except ConnectionsError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.transition_view)
         hub_action = self.admin_site.admin_view(self.hub_action_view)
+        invitation = self.admin_site.admin_view(self.invitation_view)
         return [
             path("<int:pk>/transition/<str:action>/", view, name="connections_connection_transition"),
+            path("<int:pk>/invitation/<slug:action>/", invitation, name="connections_connection_invitation"),
             path("<int:pk>/hub/<slug:name>/", hub_action, name="connections_connection_hub_action"),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         connection = self.get_object(request, object_id)
-        buttons = (
-            self.available_transitions(connection) if connection and request.user.has_perm(MANAGE) else []
-        )
+        invitation = getattr(connection, "invitation", None) if connection else None
+        if invitation is not None:
+            invitation = invitations.invitation_expire_if_due(invitation)
+        manage = connection is not None and request.user.has_perm(MANAGE)
+        buttons = self.available_transitions(connection) if manage else []
+        if invitation is not None and invitation.status != PartnerInvitation.Status.ACCEPTED:
+            buttons = [action for action in buttons if action != "accept"]  # the partner accepts
+        extra_context = {
+            **(extra_context or {}),
+            "invitation": invitation,
+            "invitation_actions": self.invitation_actions(invitation) if manage else [],
+        }
         # The hub: what replication, synclog and metadiff registered (connections imports none of them).
         hub = admin_sections.Hub(request, connection) if connection else None
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "transitions": buttons, "hub": hub}
+            request, object_id, form_url, {**extra_context, "transitions": buttons, "hub": hub}
         )
 
     def hub_action_view(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
@@ -272,6 +316,34 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
         if not self.has_view_permission(request, connection):
             raise PermissionDenied
         return admin_sections.run_action(request, connection, name)
+
+    @staticmethod
+    def invitation_actions(invitation: PartnerInvitation | None) -> list[str]:
+        if invitation is None or invitation.connection.status != Connection.Status.INVITED:
+            return []
+        status = PartnerInvitation.Status
+        return {
+            status.PENDING: ["resend", "revoke"],
+            status.EXPIRED: ["resend", "revoke"],
+            status.REVOKED: ["resend"],
+        }.get(invitation.status, [])
+
+    @method_decorator(require_POST)
+    def invitation_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        """Resend (a new link; older ones stop working) or revoke the partner's invitation."""
+        self.require_manage(request)
+        invitation = get_object_or_404(PartnerInvitation, connection_id=pk)
+        if action == "resend":
+            self._send_invitation(request, invitation)
+        elif action == "revoke":
+            try:
+                invitations.invitation_revoke(invitation=invitation, actor=request.user)
+                self.message_user(request, f"Invitation of {invitation.contact_email} revoked.")
+            except ConnectionsError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        else:
+            raise PermissionDenied(f"Unknown invitation action {action!r}: use resend or revoke.")
+        return HttpResponseRedirect(reverse("admin:connections_connection_change", args=[pk]))
 
     @staticmethod
     def available_transitions(connection: Connection) -> list[str]:

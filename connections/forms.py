@@ -185,7 +185,25 @@ def connected_orgs():
     return Org.objects.exclude(org_id="")
 
 
+INVITE_FIELDS = ("partner_name", "partner_email")
+
+
 class ConnectionForm(forms.ModelForm):
+    """A new connection links two connected orgs, or invites a partner company (name and email
+    of its contact) to connect theirs as the secondary org."""
+
+    partner_name = forms.CharField(
+        label="Invite a partner: contact name",
+        max_length=120,
+        required=False,
+        help_text="Instead of a secondary org: the person at the partner company who connects their org.",
+    )
+    partner_email = forms.EmailField(
+        label="Invite a partner: contact email",
+        required=False,
+        help_text="Save & Send Invite mails them a link to sign in to their org and accept or decline.",
+    )
+
     class Meta:
         model = Connection
         fields = (
@@ -207,9 +225,13 @@ class ConnectionForm(forms.ModelForm):
         for name in ("primary_org", "secondary_org"):
             if name in self.fields:
                 self.fields[name].queryset = connected_orgs()
+        if "secondary_org" in self.fields:
+            self.fields["secondary_org"].required = False
 
     def clean(self) -> dict:
         data = super().clean()
+        if self.instance.pk is None:
+            self._clean_secondary_or_invite(data)
         primary, secondary = data.get("primary_org"), data.get("secondary_org")
         if self.instance.pk is None and primary and secondary:
             try:
@@ -237,3 +259,25 @@ class ConnectionForm(forms.ModelForm):
         except SalesforceApiError as exc:
             raise ValidationError(f"Could not check with the org: {exc}") from exc
         return data
+
+    def _clean_secondary_or_invite(self, data: dict) -> None:
+        """Exactly one of: a connected secondary org, or a partner to invite (name and email)."""
+        if "secondary_org" in self.errors or "partner_email" in self.errors:
+            return
+        inviting = bool(data.get("partner_email") or data.get("partner_name"))
+        if data.get("secondary_org") and inviting:
+            self.add_error(
+                "partner_email",
+                "Choose a connected secondary org or invite a partner, not both: clear the secondary "
+                "org to invite, or clear the partner's name and email.",
+            )
+        elif not data.get("secondary_org") and not inviting:
+            self.add_error(
+                "secondary_org",
+                "Choose the secondary org, or invite a partner: enter their contact name and email below.",
+            )
+        elif inviting:
+            for name in INVITE_FIELDS:
+                if not data.get(name):
+                    label = self.fields[name].label.removeprefix("Invite a partner: ")
+                    self.add_error(name, f"The partner's {label} is needed to send the invitation.")

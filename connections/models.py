@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -188,3 +189,33 @@ class Connection(models.Model):
     @property
     def is_two_way(self) -> bool:
         return self.direction == self.Direction.TWO_WAY
+
+
+class PartnerInvitation(models.Model):
+    """Salesforce to Salesforce's invitation: a partner contact is asked by email to connect
+    their own org as the connection's secondary org (a placeholder Org until they sign in)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="invitation")
+    contact_name = models.CharField("partner contact name", max_length=120)
+    contact_email = models.EmailField("partner contact email")
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    # Part of every link; a new one on each (re)send, so only the newest link works.
+    nonce = models.CharField(max_length=32, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.contact_name} <{self.contact_email}> to {self.connection}"

@@ -221,6 +221,17 @@ ORGSYNC_METRICS_TOKEN = env.str("ORGSYNC_METRICS_TOKEN", default="")
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orgsync@localhost")
 
+# --- Partner invitations (docs/connecting-orgs.md, "Connecting with a partner company") ---
+ORGSYNC_INVITATION_FROM_EMAIL = env.str("ORGSYNC_INVITATION_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+ORGSYNC_INVITATION_FROM_NAME = env.str("ORGSYNC_INVITATION_FROM_NAME", default="orgsync")
+# A plain-text Django template: the mail's first line is its subject, the rest its body.
+ORGSYNC_INVITATION_TEMPLATE = env.str(
+    "ORGSYNC_INVITATION_TEMPLATE", default="connections/partner/invitation_email.txt"
+)
+ORGSYNC_INVITATION_EXPIRY_DAYS = env.int("ORGSYNC_INVITATION_EXPIRY_DAYS", default=7)
+# Requests per minute one client address may make to the partner pages (then 429).
+ORGSYNC_PARTNER_RATE_LIMIT = env.int("ORGSYNC_PARTNER_RATE_LIMIT", default=30)
+
 # --- Bulk sync (see docs/bulk-sync.md) ---
 # Objects with more records in scope than this go through Bulk API 2.0; fewer through REST.
 ORGSYNC_BULK_SYNC_THRESHOLD = env.int("ORGSYNC_BULK_SYNC_THRESHOLD", default=2000)

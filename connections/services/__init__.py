@@ -11,6 +11,7 @@ from connections.services.connection_lifecycle import (
     connection_validate_orgs,
 )
 from connections.services.orgs import (
+    oauth_pending_purpose,
     org_connect,
     org_finish_oauth,
     org_read_facts,
@@ -27,6 +28,7 @@ __all__ = [
     "connection_suspend",
     "connection_update",
     "connection_validate_orgs",
+    "oauth_pending_purpose",
     "org_connect",
     "org_finish_oauth",
     "org_read_facts",

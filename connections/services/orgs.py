@@ -39,26 +39,45 @@ def org_connect(*, org: Org) -> Org:
     return org_read_facts(org=org)
 
 
-def org_start_oauth(*, org: Org, session: MutableMapping, redirect_uri: str) -> str:
-    """Remember a single-use state and PKCE verifier in the operator's session; return the
-    org's authorize URL to send the browser to."""
+def org_start_oauth(*, org: Org, session: MutableMapping, redirect_uri: str, purpose: str = "") -> str:
+    """Remember a single-use state and PKCE verifier in the browser's session; return the
+    org's authorize URL to send the browser to. `purpose` binds them to what started the
+    sign-in (e.g. a partner invitation): only a finish with the same purpose can use them."""
     state = secrets.token_urlsafe(32)
     pkce = oauth.Pkce.new()
     pending = dict(session.get(OAUTH_SESSION_KEY, {}))
-    pending[state] = {"org": str(org.pk), "verifier": pkce.verifier, "redirect_uri": redirect_uri}
+    pending[state] = {
+        "org": str(org.pk),
+        "verifier": pkce.verifier,
+        "redirect_uri": redirect_uri,
+        "purpose": purpose,
+    }
     session[OAUTH_SESSION_KEY] = pending
     return oauth.authorize_url(org, redirect_uri=redirect_uri, state=state, pkce=pkce)
 
 
+def oauth_pending_purpose(*, session: MutableMapping, state: str) -> str | None:
+    """The purpose a pending sign-in was started for, or None if `state` is not pending here."""
+    entry = session.get(OAUTH_SESSION_KEY, {}).get(state)
+    return None if entry is None else entry.get("purpose", "")
+
+
 def org_finish_oauth(
-    *, session: MutableMapping, state: str, code: str = "", error: str = "", error_description: str = ""
+    *,
+    session: MutableMapping,
+    state: str,
+    code: str = "",
+    error: str = "",
+    error_description: str = "",
+    purpose: str = "",
 ) -> Org:
-    """The org redirected back: check the state (bound to this session, used once), exchange the
-    code with the verifier, read the org's facts. Errors the org reported become OAuthError."""
+    """The org redirected back: check the state (bound to this session and `purpose`, used
+    once), exchange the code with the verifier, read the org's facts. Errors the org reported
+    become OAuthError."""
     pending = dict(session.get(OAUTH_SESSION_KEY, {}))
     entry = pending.pop(state, None)
     session[OAUTH_SESSION_KEY] = pending
-    if entry is None:
+    if entry is None or entry.get("purpose", "") != purpose:
         raise ConnectionsError(
             "This sign-in answer does not belong to a connection started in this browser session "
             "(or was already used). Start “Connect” again."
