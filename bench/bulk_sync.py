@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,8 +46,9 @@ if os.environ.get("BENCH_PROFILE"):  # a file name: the worker's cProfile stats 
     profile.dump_stats(os.environ["BENCH_PROFILE"])
 else:
     bulk = runner.run()
+from bench.worker_peak import peak_rss_kb
 print(json.dumps({"seconds": time.perf_counter() - started, "api_calls": runner.ctx.api_calls(),
-                  "status": bulk.status, "error": bulk.error}))
+                  "status": bulk.status, "error": bulk.error, "peak_rss_kb": peak_rss_kb()}))
 """
 
 
@@ -91,7 +91,7 @@ def main() -> None:
                 print(worker.stderr[-3000:])
                 raise SystemExit(worker.returncode)
             result = json.loads(worker.stdout.strip().splitlines()[-1])
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            peak_mb = result["peak_rss_kb"] / 1024
             bulk = BulkSync.objects.get(pk=bulk.pk)
             row = bulk.sync_objects.get()
             arrived = target.org.record_counts(["Account"]).get("Account", 0)

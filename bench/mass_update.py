@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,9 @@ if os.environ.get("BENCH_PROFILE"):  # a file name: the worker's cProfile stats 
     profile.dump_stats(os.environ["BENCH_PROFILE"])
 else:
     drain()
-print(json.dumps({"seconds": time.perf_counter() - started, "api_calls": ctx.api_calls(), "cycles": cycles}))
+from bench.worker_peak import peak_rss_kb
+print(json.dumps({"seconds": time.perf_counter() - started, "api_calls": ctx.api_calls(), "cycles": cycles,
+                  "peak_rss_kb": peak_rss_kb()}))
 """
 NEW_PHONE = "555-0100"
 
@@ -114,7 +115,7 @@ def main() -> None:
                 print(worker.stderr[-3000:])
                 raise SystemExit(worker.returncode)
             result = json.loads(worker.stdout.strip().splitlines()[-1])
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            peak_mb = result["peak_rss_kb"] / 1024
             updated = target.org.query(
                 f"SELECT COUNT() FROM Account WHERE Phone = '{NEW_PHONE}'", api_version="62.0"
             ).total_size

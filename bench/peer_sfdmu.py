@@ -93,7 +93,7 @@ EXPORT = {
 }
 
 WORKER = """
-import json, resource, sys, time
+import json, sys, time
 import django
 django.setup()
 from replication.bulksync.runner import BulkSyncRunner
@@ -102,8 +102,7 @@ runner = BulkSyncRunner(BulkSync.objects.get(pk=int(sys.argv[1])))
 started = time.perf_counter()
 bulk = runner.run()
 print(json.dumps({"seconds": time.perf_counter() - started, "api_calls": runner.ctx.api_calls(),
-                  "status": bulk.status, "error": bulk.error,
-                  "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "status": bulk.status, "error": bulk.error}))
 """
 
 

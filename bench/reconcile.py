@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -67,7 +66,8 @@ def backdated_clock(records: int):
 
 
 WORKER = """
-import json, os, resource, sys, time
+import json, os, sys, time
+from bench.worker_peak import peak_rss_kb
 import django
 django.setup()
 from replication.models import ReconcileRun
@@ -87,7 +87,7 @@ else:
     run = runner.run()
 print(json.dumps({"seconds": time.perf_counter() - started, "waited": waited[0],
                   "api_calls": runner.ctx.api_calls(), "status": run.status, "error": run.error,
-                  "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "peak_rss_kb": peak_rss_kb()}))
 """
 
 
@@ -169,7 +169,7 @@ def main() -> None:
                 print(worker.stderr[-3000:])
                 raise SystemExit(worker.returncode)
             result = json.loads(worker.stdout.strip().splitlines()[-1])
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            peak_mb = result["peak_rss_kb"] / 1024
             calls = {side: sum(h.calls().values()) for side, h in orgs.items()}
             jobs = {side: query_jobs(server, h) - jobs_before[side] for side, h in orgs.items()}
             run = ReconcileRun.objects.get(pk=run.pk)
@@ -198,10 +198,7 @@ def main() -> None:
             )
             print(f"  differences: {run.differences:,}, by class {dict(sorted(found.items()))}")
             print(f"  seeded:      {sum(seeded.values()):,}, by class {dict(sorted(seeded.items()))}")
-            print(
-                f"  worker peak RSS: {peak_mb:.0f} MB (the worker's own count: "
-                f"{result['self_maxrss_kb'] / 1024:.0f} MB)"
-            )
+            print(f"  worker peak RSS: {peak_mb:.0f} MB")
         finally:
             server.stop()
 
