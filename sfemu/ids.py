@@ -41,6 +41,9 @@ KEY_PREFIXES: dict[str, str] = {
     "QueryLocator": "01g",
     "ContentVersion": "068",
     "ContentDocument": "069",
+    "ContentDocumentLink": "06A",
+    "FeedItem": "0D5",
+    "FeedComment": "0D7",
 }
 PREFIX_OBJECTS: dict[str, str] = {v: k for k, v in KEY_PREFIXES.items()}
 

@@ -6,17 +6,16 @@ message, status and fields. See docs/dev/sfemu-contract.md for the API the HTTP 
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sfemu import ids
 from sfemu.errors import MultipleMatchesError, SalesforceError, not_found, unknown_external_id_field
 from sfemu.faults import faultable
-from sfemu.schema import custom, lifecycle, replication
+from sfemu.schema import blobs, custom, lifecycle, replication
 from sfemu.schema.customize import CustomizeMixin
 from sfemu.schema.describe import global_entry, object_describe
 from sfemu.schema.dml import Writer, key_value, keyed
@@ -246,10 +245,19 @@ class Org(CustomizeMixin, UsersMixin):
     atomic = transaction
 
     @faultable
-    def create(self, sobject: str, values: dict, *, user_id: str, input_format: str = "json") -> str:
+    def create(
+        self,
+        sobject: str,
+        values: dict,
+        *,
+        user_id: str,
+        input_format: str = "json",
+        files: dict[str, IO[bytes]] | None = None,
+    ) -> str:
+        """Insert a record; ``files`` are base64 fields uploaded as binary (multipart) parts."""
         obj = self.schema.require(sobject)
         with self.store.write():
-            return Writer(self, input_format).insert(obj, values, user_id)
+            return Writer(self, input_format).insert(obj, values, user_id, uploads=files)
 
     @faultable
     def update(
@@ -377,12 +385,17 @@ class Org(CustomizeMixin, UsersMixin):
 
     def get_blob(self, sobject: str, record_id: str, field: str) -> bytes:
         """Raw bytes of a base64 field (``/sobjects/Attachment/{id}/Body``)."""
+        return b"".join(self.open_blob(sobject, record_id, field)[1])
+
+    def open_blob(self, sobject: str, record_id: str, field: str) -> tuple[int | None, Iterator[bytes]]:
+        """(size when the object records it, chunks) of a base64 field, read lazily."""
         obj = self.schema.require(sobject)
         spec = self.schema.field(obj.name, field)
         if spec is None or spec.type != "base64":
             raise not_found()
-        _, row = self.live_record(obj, record_id)
-        return base64.b64decode(row.get(spec.name) or "")
+        rid, row = self.live_record(obj, record_id)
+        chunks = blobs.read(self.store, rid, spec.name, row.get(spec.name))
+        return blobs.size_of(obj.name, spec.name, row), chunks
 
     def query(self, soql: str, *, include_deleted: bool = False, api_version: str = "62.0") -> QueryResult:
         from sfemu import query_pages  # SQL pushdown of simple predicates (SystemModstamp windows…)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sfemu import ids
+from sfemu.schema import files
 from sfemu.soql import ast, execute, parse
 from sfemu.soql.executor import QueryResult
 from sfemu.soql_source import OrgDataSource
@@ -183,6 +184,7 @@ class PagedResult:
 def start(org: Org, soql: str, *, include_deleted: bool = False, api_version: str = "62.0") -> PagedResult:
     """Run ``soql``; exact pushdown keeps only ids, anything else is materialised (pre-filtered)."""
     query = parse(soql)
+    files.check_query(query)
     source = _Source(org, api_version)
     obj = org.schema.get(query.sobject)
     push = plan(query, include_deleted)

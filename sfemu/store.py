@@ -8,7 +8,8 @@ read in parallel while writes are serialised.
 
 Rows are JSON (non-null fields only) plus indexed columns for what is looked up:
 id, (org, object, deleted, id), (org, object, SystemModstamp), unique/external-id keys
-(``keys``) and parent → child links used by cascade delete (``refs``).
+(``keys``), parent → child links used by cascade delete (``refs``) and the bytes of base64
+fields in chunks (``blobs``: a file is never one JSON value or one SQLite value).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ CREATE INDEX IF NOT EXISTS recycle_by_root ON recycle_bin (root_id);
 CREATE INDEX IF NOT EXISTS recycle_by_org ON recycle_bin (org_id, deleted_at);
 CREATE TABLE IF NOT EXISTS credentials (
     user_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (
+    id TEXT NOT NULL, field TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (id, field, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_usage (
     org_id TEXT NOT NULL, hour INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (org_id, hour, kind)) WITHOUT ROWID;
@@ -260,6 +264,7 @@ class Store:
                 conn.execute(f"DELETE FROM keys WHERE id IN ({marks})", chunk)
                 conn.execute(f"DELETE FROM refs WHERE child_id IN ({marks})", chunk)
                 conn.execute(f"DELETE FROM recycle_bin WHERE id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM blobs WHERE id IN ({marks})", chunk)
 
     def get_record(self, record_id: str) -> tuple[str, str, bool, dict] | None:
         """(org_id, sobject, is_deleted, data) of a row."""
@@ -387,6 +392,28 @@ class Store:
                 f"SELECT parent_id, child_id, field FROM refs WHERE parent_id IN ({marks})", chunk
             ).fetchall()
         return out
+
+    # --- blob field contents -------------------------------------------------------------
+
+    def put_blob(self, record_id: str, field: str, chunks: Iterable[bytes]) -> None:
+        """Replace the bytes of ``record_id``'s ``field`` with ``chunks`` (stored one row each)."""
+        with self.write() as conn:
+            conn.execute("DELETE FROM blobs WHERE id=? AND field=?", (record_id, field))
+            for seq, chunk in enumerate(chunks):
+                conn.execute("INSERT INTO blobs VALUES (?, ?, ?, ?)", (record_id, field, seq, chunk))
+
+    def iter_blob(self, record_id: str, field: str) -> Iterator[bytes]:
+        """The stored chunks in order, one query each: the iterator may be consumed from
+        several threads (a streamed HTTP answer), each using its own connection."""
+        seq = 0
+        while True:
+            row = self.conn.execute(
+                "SELECT data FROM blobs WHERE id=? AND field=? AND seq=?", (record_id, field, seq)
+            ).fetchone()
+            if row is None:
+                return
+            yield bytes(row[0])
+            seq += 1
 
     # --- delete log and recycle bin --------------------------------------------------------
 

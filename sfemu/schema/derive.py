@@ -1,13 +1,13 @@
 """Fields Salesforce computes on save: compound names/addresses, stage-driven Opportunity
-fields, Case/Task closed flags, Task.AccountId, Attachment.BodyLength, CampaignMember person
-fields, …"""
+fields, Case/Task closed flags, Task.AccountId, CampaignMember person fields, file and feed
+fields (:mod:`sfemu.schema.files`), …"""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import Any
 
+from sfemu.schema import files
 from sfemu.schema.rows import address_value
 from sfemu.schema.spec import ObjectSpec
 from sfemu.schema.std_sales import FORECAST_CATEGORY, OPPORTUNITY_STAGES
@@ -111,11 +111,6 @@ def _task_account(row: dict, parent: ParentLookup) -> str | None:
     return None
 
 
-def _attachment(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None:
-    body = row.get("Body")
-    row["BodyLength"] = len(base64.b64decode(body)) if body else 0
-
-
 def _lead(row: dict, old: dict | None, stamp: str, parent: ParentLookup) -> None:
     if old is None and row.get("IsUnreadByOwner") is None:
         row["IsUnreadByOwner"] = True
@@ -187,7 +182,7 @@ _SPECIAL = {
     "Opportunity": _opportunity,
     "Case": _case,
     "Task": _task,
-    "Attachment": _attachment,
+    **files.DERIVED,
     "Lead": _lead,
     "CampaignMember": _campaign_member,
     "Topic": _topic,

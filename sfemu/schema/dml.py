@@ -7,11 +7,13 @@ every check passed, so a failed DML leaves the org untouched.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 from sfemu import ids
 from sfemu.errors import SalesforceError
 from sfemu.ids import MASTER_RECORD_TYPE_ID
+from sfemu.schema import blobs, files
 from sfemu.schema import rules as vrules
 from sfemu.schema.custom import format_auto_number
 from sfemu.schema.derive import derive
@@ -133,16 +135,23 @@ class Writer:
     # --- insert --------------------------------------------------------------------------
 
     def insert(
-        self, obj: ObjectSpec, values: dict[str, Any], user_id: str, record_id: str | None = None
+        self,
+        obj: ObjectSpec,
+        values: dict[str, Any],
+        user_id: str,
+        record_id: str | None = None,
+        uploads: dict[str, IO[bytes]] | None = None,
     ) -> str:
+        """Insert one row; ``uploads`` are base64 fields sent as files (multipart parts)."""
         if not obj.createable and not self.system:
             raise SalesforceError(
                 "INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support insert"
             )
         parsed = self.parse(obj, values, creating=True)
+        sources = self._take_blobs(obj, parsed, uploads)
         rid = record_id or self.org.new_ids(obj, 1)[0]
         stamp = format_datetime(self.org.stamper.next())
-        row = self._defaults(obj, parsed, rid, user_id, stamp)
+        row = self.defaults(obj, parsed, rid, user_id, stamp)
         derive(obj, row, None, stamp, self.parent)
         self.check_required(obj, row, [f for f in obj.fields if f.createable])
         refs = [
@@ -157,10 +166,56 @@ class Writer:
         keys = self.keys_of(obj, row)
         self.check_unique(obj, keys, rid)
         with self.store.write():
+            self._save_blobs(obj, rid, row, sources)
+            before = files.BEFORE_INSERT.get(obj.name)
+            if before is not None:
+                before(self, row, user_id)
+            self.write_new(obj, row, keys)
+        return rid
+
+    def write_new(self, obj: ObjectSpec, row: dict[str, Any], keys: list[tuple[str, str]]) -> None:
+        """Store a new, already checked row with its keys and lookups."""
+        rid = row["Id"]
+        with self.store.write():
             self.store.insert_records([(rid, self.org.org_id, obj.name, False, row["SystemModstamp"], row)])
             self.store.add_keys((self.org.org_id, obj.name, f, v, rid) for f, v in keys)
             self.store.add_refs((p, rid, f) for f, p in self.refs_of(obj, row))
+
+    def add_platform_row(self, obj: ObjectSpec, values: dict[str, Any], user_id: str) -> str:
+        """A row Salesforce creates as a side effect (a file's ContentDocument and links):
+        defaults and derived fields, no checks (the triggering DML was checked)."""
+        rid = self.org.new_ids(obj, 1)[0]
+        stamp = format_datetime(self.org.stamper.next())
+        row = self.defaults(obj, values, rid, user_id, stamp)
+        derive(obj, row, None, stamp, self.parent)
+        self.write_new(obj, row, self.keys_of(obj, row))
         return rid
+
+    def _take_blobs(
+        self, obj: ObjectSpec, parsed: dict[str, Any], uploads: dict[str, IO[bytes]] | None
+    ) -> dict[str, Iterable[bytes]]:
+        """Move base64 values (and uploaded files) out of ``parsed``; the row keeps a marker."""
+        sources: dict[str, Iterable[bytes]] = {}
+        for f in obj.fields:
+            if f.type == "base64" and parsed.get(f.name) is not None:
+                sources[f.name] = blobs.base64_chunks(parsed[f.name])
+        for name, source in (uploads or {}).items():
+            spec = self.schema.field(obj.name, name)
+            if spec is None or spec.type != "base64":
+                raise SalesforceError(
+                    "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}"
+                )
+            sources[spec.name] = blobs.file_chunks(source)
+        for name in sources:
+            parsed[name] = blobs.STORED
+        return sources
+
+    def _save_blobs(
+        self, obj: ObjectSpec, rid: str, row: dict[str, Any], sources: dict[str, Iterable[bytes]]
+    ) -> None:
+        for name, chunks in sources.items():
+            size, md5 = blobs.save(self.store, rid, name, chunks)
+            blobs.fill_stats(obj.name, name, row, size, md5)
 
     def insert_many(
         self,
@@ -181,10 +236,14 @@ class Writer:
         keys: list[tuple[str, str, str, str, str]] = []
         refs: list[tuple[str, str, str]] = []
         batch_keys: set[tuple[str, str]] = set()
+        sources: list[tuple[str, dict, dict[str, Iterable[bytes]]]] = []
         for i, (rid, values) in enumerate(zip(rids, rows, strict=True)):
             parsed = self.parse(obj, values, creating=True)
+            row_blobs = self._take_blobs(obj, parsed, None)
             stamp = stamps[i] if stamps else format_datetime(self.org.stamper.next())
-            row = self._defaults(obj, parsed, rid, user_id, stamp)
+            row = self.defaults(obj, parsed, rid, user_id, stamp)
+            if row_blobs:
+                sources.append((rid, row, row_blobs))
             derive(obj, row, None, stamp, self.parent)
             self.check_required(obj, row, [f for f in obj.fields if f.createable])
             if check_references:
@@ -209,6 +268,8 @@ class Writer:
             refs += [(p, rid, f) for f, p in self.refs_of(obj, row)]
             self._parents[rid] = row
         with self.store.write():
+            for rid, row, row_blobs in sources:
+                self._save_blobs(obj, rid, row, row_blobs)
             self.store.insert_records(records)
             self.store.add_keys(keys)
             self.store.add_refs(refs)
@@ -218,7 +279,7 @@ class Writer:
             self.org.stamper.observe(parse_datetime(stamps[-1]))
         return rids
 
-    def _defaults(self, obj: ObjectSpec, parsed: dict, rid: str, user_id: str, stamp: str) -> dict[str, Any]:
+    def defaults(self, obj: ObjectSpec, parsed: dict, rid: str, user_id: str, stamp: str) -> dict[str, Any]:
         row: dict[str, Any] = {"Id": rid, "IsDeleted": False}
         for f in obj.fields:
             if f.default_value is not None and not f.calculated and f.role != "deleted":
@@ -257,6 +318,7 @@ class Writer:
     def update(self, obj: ObjectSpec, record_id: str, values: dict[str, Any], user_id: str) -> None:
         rid, old = self.org.live_record(obj, record_id)
         parsed = self.parse(obj, values, creating=False)
+        sources = self._take_blobs(obj, parsed, None)
         if obj.name == "Lead" and old.get("IsConverted"):
             raise SalesforceError(
                 "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", fields=[]
@@ -283,6 +345,7 @@ class Writer:
         if keys != self.keys_of(obj, old):
             self.check_unique(obj, keys, rid)
         with self.store.write():
+            self._save_blobs(obj, rid, row, sources)
             self.store.replace_record(rid, False, stamp, row)
             self.store.set_keys(self.org.org_id, obj.name, rid, keys)
             if changed_refs or any(f.type == "reference" for f in touched):

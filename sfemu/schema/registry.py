@@ -7,14 +7,23 @@ from dataclasses import dataclass
 
 from sfemu.errors import SalesforceError, not_found
 from sfemu.schema.spec import FieldSpec, ObjectSpec
+from sfemu.schema.std_files import FILE_OBJECTS
 from sfemu.schema.std_sales import SALES_OBJECTS
 from sfemu.schema.std_service import SERVICE_OBJECTS
 from sfemu.schema.std_setup import SETUP_OBJECTS
 
-STANDARD_OBJECTS: tuple[ObjectSpec, ...] = (*SALES_OBJECTS, *SERVICE_OBJECTS, *SETUP_OBJECTS)
+STANDARD_OBJECTS: tuple[ObjectSpec, ...] = (*SALES_OBJECTS, *SERVICE_OBJECTS, *SETUP_OBJECTS, *FILE_OBJECTS)
 AUDIT_ROLES = frozenset({"created_date", "created_by", "modified_date", "modified_by"})
 # Polymorphic "related to" lookups that also accept custom objects with activities.
-ACTIVITY_PARENTS = {("Task", "WhatId"), ("Attachment", "ParentId"), ("EmailMessage", "RelatedToId")}
+ACTIVITY_PARENTS = {
+    ("Task", "WhatId"),
+    ("Attachment", "ParentId"),
+    ("EmailMessage", "RelatedToId"),
+    ("FeedItem", "ParentId"),
+    ("FeedComment", "ParentId"),
+    ("ContentDocumentLink", "LinkedEntityId"),
+    ("ContentVersion", "FirstPublishLocationId"),
+}
 # Lookups to these are not listed as child relationships (every record points at a User).
 _NOT_CHILD_ROLES = frozenset({"owner", "created_by", "modified_by"})
 

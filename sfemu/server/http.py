@@ -7,11 +7,11 @@ serves a real HTTP request and a ``/composite`` subrequest.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from sfemu.errors import SalesforceError
 
@@ -42,6 +42,7 @@ class ApiRequest:
     body: bytes = b""
     parsed: Any = None  # pre-parsed JSON body (composite subrequests)
     query_lists: Mapping[str, list[str]] = field(default_factory=dict)  # repeated parameters
+    form: Mapping[str, Any] | None = None  # multipart parts: name → text or uploaded file
 
     def json(self) -> Any:
         """The JSON body; Salesforce's JSON_PARSER_ERROR when it is not JSON."""
@@ -74,7 +75,7 @@ class ApiResponse:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    raw: bytes | None = None  # non-JSON payload (blob fields)
+    stream: Iterator[bytes] | None = None  # non-JSON payload (blob fields), sent in chunks
     media_type: str | None = None
 
 
@@ -125,7 +126,7 @@ def json_response(
 def to_starlette(resp: ApiResponse, extra: Mapping[str, str]) -> Response:
     headers = dict(extra)
     headers.update(resp.headers)
-    if resp.raw is not None:
+    if resp.stream is not None:
         all_headers = {**STANDARD_HEADERS, **headers}
-        return Response(resp.raw, resp.status, all_headers, media_type=resp.media_type)
+        return StreamingResponse(resp.stream, resp.status, all_headers, media_type=resp.media_type)
     return json_response(resp.status, resp.body, headers)

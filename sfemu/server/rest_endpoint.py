@@ -7,12 +7,13 @@ import secrets
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sfemu.errors import SalesforceError
 from sfemu.faults import endpoint_kind
-from sfemu.server import faults_api
+from sfemu.server import faults_api, uploads
 from sfemu.server.dispatch import dispatch
 from sfemu.server.http import (
     ApiRequest,
@@ -65,18 +66,33 @@ async def rest_endpoint(request: Request) -> Response:
     segments = data_segments(request)
     if not segments:
         return json_response(200, versions())
+    try:
+        if uploads.is_multipart(request):
+            await uploads.check_declared_length(request, uploads.multipart_limit(segments))
+            async with request.form() as form:
+                return await _serve(request, state, segments, b"", form)
+        body = await uploads.read_body(request, uploads.JSON_LIMIT)
+    except SalesforceError as exc:
+        return to_starlette(error_response(exc), {})
+    return await _serve(request, state, segments, body, None)
+
+
+async def _serve(
+    request: Request, state: ServerState, segments: list[str], body: bytes, form: FormData | None
+) -> Response:
     req = ApiRequest(
         method=request.method,
         segments=segments[1:],
         query={k: request.query_params[k] for k in request.query_params},
         headers={k.lower(): v for k, v in request.headers.items()},
-        body=await request.body(),
+        body=body,
         query_lists={k: request.query_params.getlist(k) for k in request.query_params},
+        form=form,
     )
     response = await run_in_threadpool(serve_rest, state, segments[0], req, base_url(request))
     if request.method == "HEAD":
-        response.body = b""
-        response.headers["content-length"] = "0"
+        headers = {**response.headers, "content-length": "0"}
+        return Response(status_code=response.status_code, headers=headers)
     return response
 
 

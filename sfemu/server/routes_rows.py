@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.utils import format_datetime
 from typing import Any
 
 from sfemu import ids
 from sfemu.errors import MultipleMatchesError, SalesforceError
-from sfemu.server import routes_relationships
+from sfemu.server import routes_relationships, uploads
 from sfemu.server.http import ApiRequest, ApiResponse, not_found
 from sfemu.server.state import Ctx
 from sfemu.server.versions import at_least
@@ -47,8 +48,14 @@ def save_result(record_id: str, created: bool | None = None) -> dict[str, Any]:
 
 
 def create(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """``POST /sobjects/{Type}``: a JSON record, or a multipart entity part plus file parts."""
     sobject = canonical_sobject(ctx, params["sobject"])
-    record_id = ctx.org.create(sobject, record_values(req), user_id=ctx.user_id)
+    files = None
+    if req.form is not None:
+        entity, files = uploads.multipart_parts(req.form)
+        req = replace(req, body=entity, form=None)
+    values = record_values(req)
+    record_id = ctx.org.create(sobject, values, user_id=ctx.user_id, files=files)
     location = ctx.data_path(f"sobjects/{sobject}/{record_id}")
     return ApiResponse(201, save_result(record_id), {"Location": location})
 
@@ -104,8 +111,9 @@ def read_by_external_id(ctx: Ctx, req: ApiRequest, params: dict[str, str]) -> Ap
         spec = ctx.org.schema.field(sobject, params["value"])
         if spec is None or spec.type != "base64":
             return routes_relationships.traverse(ctx, req, sobject, params["field"], params["value"])
-        data = ctx.org.get_blob(sobject, params["field"], params["value"])
-        return ApiResponse(200, raw=data, media_type="application/octetstream")
+        size, chunks = ctx.org.open_blob(sobject, params["field"], params["value"])
+        headers = {} if size is None else {"Content-Length": str(size)}
+        return ApiResponse(200, headers=headers, stream=chunks, media_type="application/octetstream")
     try:
         record = ctx.org.get_by_external_id(
             sobject,
