@@ -59,7 +59,8 @@ def stop_and_time(process: subprocess.Popen) -> tuple[float, list[int]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_heartbeat_then_a_clean_stop_within_10_seconds(tmp_path):
-    process = start_runworkers(tmp_path / "runworkers.log")
+    # A short task timeout makes the engine tick (half of it) end in 5 s instead of 30.
+    process = start_runworkers(tmp_path / "runworkers.log", ORGSYNC_Q_TIMEOUT="10")
     try:
         row = wait_for(
             lambda: WorkerCluster.objects.filter(pid=process.pid, tasks_finished__gte=1).first(), timeout=60
