@@ -221,10 +221,10 @@ REASON_MAX = 500
 class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
     form = ConnectionForm
     inlines = (ConnectionEventInline,)
-    list_display = ("name", "primary_org", "secondary_org", "direction", "status", "owner_username")
+    list_display = ("name", "primary_org", "secondary_org", "direction", "status", "owner_username", "owner")
     list_filter = ("status", "direction")
     search_fields = ("name",)
-    list_select_related = ("primary_org", "secondary_org")
+    list_select_related = ("primary_org", "secondary_org", "owner")
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ("status", "suspension", "accepted_at")
@@ -239,10 +239,7 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
             self._invite_partner(request, obj, form)
             return
         if not change:
-            fields = {name: form.cleaned_data[name] for name in ConnectionForm.Meta.fields}
-            created = services.connection_create(
-                actor=request.user, owner_user_id=obj.owner_user_id, **fields
-            )
+            created = services.connection_create(actor=request.user, **self._new_fields(request, obj, form))
             obj.pk, obj._state = created.pk, created._state
             return
         changes = {n: form.cleaned_data[n] for n in form.changed_data if n in ConnectionForm.Meta.fields}
@@ -257,13 +254,19 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:connections_connection_change", args=[obj.pk]))
         return super().response_add(request, obj, post_url_continue)
 
+    @staticmethod
+    def _new_fields(request: HttpRequest, obj: Connection, form) -> dict:
+        """A new connection's fields; its console owner is whoever creates it unless chosen."""
+        fields = {name: form.cleaned_data[name] for name in ConnectionForm.Meta.fields}
+        return {**fields, "owner": fields["owner"] or request.user, "owner_user_id": obj.owner_user_id}
+
     def _invite_partner(self, request: HttpRequest, obj: Connection, form) -> None:
-        fields = {n: form.cleaned_data[n] for n in ConnectionForm.Meta.fields if n != "secondary_org"}
+        fields = self._new_fields(request, obj, form)
+        del fields["secondary_org"]
         invitation = invitations.connection_invite_partner(
             actor=request.user,
             contact_name=form.cleaned_data["partner_name"],
             contact_email=form.cleaned_data["partner_email"],
-            owner_user_id=obj.owner_user_id,
             **fields,
         )
         obj.pk, obj._state = invitation.connection.pk, invitation.connection._state

@@ -211,6 +211,7 @@ class ConnectionForm(forms.ModelForm):
             "primary_org",
             "secondary_org",
             "owner_username",
+            "owner",
             "direction",
             "sync_users",
             "sync_metadata",

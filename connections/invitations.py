@@ -44,9 +44,7 @@ SALT = "orgsync.connections.partner-invitation"
 PURPOSE_PREFIX = "partner-invitation:"
 Status = PartnerInvitation.Status
 REASON_MAX = 500
-# Until ConnectionEvent has invitation kinds of its own, invitation lines are status changes
-# whose detail starts with "Invitation".
-EVENT_KIND = ConnectionEvent.Kind.STATUS_CHANGED
+Kind = ConnectionEvent.Kind
 
 
 class InvitationRefused(ConnectionsError):
@@ -77,8 +75,8 @@ def _gone(why: str) -> InvitationRefused:
     )
 
 
-def _record(connection: Connection, detail: str, actor: AbstractBaseUser | None = None) -> None:
-    ConnectionEvent.objects.create(connection=connection, kind=EVENT_KIND, actor=actor, detail=detail[:500])
+def _record(connection: Connection, kind: str, detail: str, actor: AbstractBaseUser | None = None) -> None:
+    ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor, detail=detail[:500])
 
 
 def _invitee(invitation: PartnerInvitation) -> str:
@@ -181,6 +179,7 @@ def invitation_send(*, invitation: PartnerInvitation, actor: AbstractBaseUser | 
     verb = "resent" if again else "sent"
     _record(
         connection,
+        Kind.INVITATION_RESENT if again else Kind.INVITATION_SENT,
         f"Invitation {verb} to {_invitee(invitation)}; link valid until "
         f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC",
         actor,
@@ -229,7 +228,9 @@ def invitation_revoke(*, invitation: PartnerInvitation, actor: AbstractBaseUser 
     invitation.status = Status.REVOKED
     invitation.nonce = secrets.token_hex(16)
     invitation.save(update_fields=["status", "nonce"])
-    _record(invitation.connection, f"Invitation of {_invitee(invitation)} revoked", actor)
+    _record(
+        invitation.connection, Kind.INVITATION_REVOKED, f"Invitation of {_invitee(invitation)} revoked", actor
+    )
 
 
 def invitation_expire_if_due(invitation: PartnerInvitation) -> PartnerInvitation:
@@ -246,11 +247,19 @@ def invitation_expire_if_due(invitation: PartnerInvitation) -> PartnerInvitation
     if updated:
         _record(
             invitation.connection,
+            Kind.INVITATION_EXPIRED,
             f"Invitation of {_invitee(invitation)} expired unanswered "
             f"(link valid until {invitation.expires_at:%Y-%m-%d %H:%M} UTC)",
         )
     invitation.refresh_from_db()
     return invitation
+
+
+def invitations_expire_due() -> int:
+    """Mark every pending invitation whose link expired as Expired (the alert check does, so the
+    owner hears of it even if nobody opens the link or the connection); returns how many."""
+    due = PartnerInvitation.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
+    return sum(invitation_expire_if_due(invitation).status == Status.EXPIRED for invitation in due)
 
 
 # --- The partner's side --------------------------------------------------------------------
@@ -416,6 +425,7 @@ def invitation_finish_signin(
         ) from None
     _record(
         invitation.connection,
+        Kind.INVITATION_SIGNED_IN,
         f"Invitation: partner {_invitee(invitation)} signed in to {org.org_name} ({org.org_id}) "
         f"as {org.user_username}",
     )
@@ -439,6 +449,7 @@ def invitation_accept(
         locked.save(update_fields=["status", "responded_at"])
         _record(
             connection,
+            Kind.INVITATION_ACCEPTED,
             f"Invitation accepted by partner {_invitee(locked)}: {connection.secondary_org.org_name} "
             f"({connection.secondary_org.org_id}) is the secondary org",
         )
@@ -456,8 +467,7 @@ def invitation_decline(*, invitation: PartnerInvitation, reason: str = "") -> Co
     locked.status, locked.responded_at, locked.decline_reason = Status.DECLINED, timezone.now(), reason
     locked.save(update_fields=["status", "responded_at", "decline_reason"])
     detail = f"Invitation declined by partner {_invitee(locked)}"
-    return connection_deactivate(
-        connection=invitation.connection,
-        actor=None,
-        reason=f"{detail}; reason: {reason}" if reason else detail,
+    _record(
+        invitation.connection, Kind.INVITATION_DECLINED, f"{detail}; reason: {reason}" if reason else detail
     )
+    return connection_deactivate(connection=invitation.connection, actor=None, reason=detail)

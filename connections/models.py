@@ -141,6 +141,16 @@ class Connection(models.Model):
     secondary_org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="secondary_connections")
     owner_user_id = models.CharField("connection owner (user id)", max_length=18, blank=True)
     owner_username = models.CharField("connection owner", max_length=255, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="console owner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Console user who is mailed this connection's notices: the invitation's outcome, "
+        "suspensions and resumptions, records that failed. Default: whoever creates it.",
+    )
     direction = models.CharField(max_length=10, choices=Direction, default=Direction.ONE_WAY)
     sync_users = models.BooleanField(default=False)
     sync_metadata = models.BooleanField(default=False)

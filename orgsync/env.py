@@ -54,3 +54,19 @@ def required_secret(name: str, *, debug: bool, ephemeral: Callable[[], str] | No
 def random_encryption_key(key_id: str = "ephemeral") -> str:
     """One `ORGSYNC_ENCRYPTION_KEYS` entry: a key id and 32 random bytes in base64."""
     return f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+
+
+FILE_MAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+
+
+def email_settings(*, dev_mail: bool, mail_dir: Path) -> dict[str, object]:
+    """Django's EMAIL_* settings. An explicit `EMAIL_URL` wins; without one, dev mail (DEBUG, or
+    `make run` through ORGSYNC_DEV_MAIL) is written as files to `mail_dir`, anything else goes to
+    smtp://localhost:25. An explicit `EMAIL_BACKEND` overrides the backend of either."""
+    if os.environ.get("EMAIL_URL") or not dev_mail:
+        config = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+    else:
+        config = {"EMAIL_BACKEND": FILE_MAIL_BACKEND, "EMAIL_FILE_PATH": str(mail_dir)}
+    if os.environ.get("EMAIL_BACKEND"):
+        config["EMAIL_BACKEND"] = os.environ["EMAIL_BACKEND"]
+    return config

@@ -2,7 +2,14 @@
 
 from pathlib import Path
 
-from orgsync.env import BASE_DIR, env, random_encryption_key, read_env_file, required_secret
+from orgsync.env import (
+    BASE_DIR,
+    email_settings,
+    env,
+    random_encryption_key,
+    read_env_file,
+    required_secret,
+)
 
 read_env_file()
 
@@ -215,10 +222,15 @@ ORGSYNC_ALERT_EMAILS = env.list("ORGSYNC_ALERT_EMAILS", default=[])
 ORGSYNC_ALERT_FAILURE_THRESHOLD = env.int("ORGSYNC_ALERT_FAILURE_THRESHOLD", default=10)
 ORGSYNC_ALERT_FAILURE_WINDOW_HOURS = env.int("ORGSYNC_ALERT_FAILURE_WINDOW_HOURS", default=24)
 ORGSYNC_ALERT_QUEUE_REPORT_HOURS = env.int("ORGSYNC_ALERT_QUEUE_REPORT_HOURS", default=12)
+# The console's address as alert mails link to it, e.g. https://sync.acme.com (unset: paths only).
+ORGSYNC_CONSOLE_URL = env.str("ORGSYNC_CONSOLE_URL", default="")
 # Unset: /metrics answers 404. Prometheus sends it as `Authorization: Bearer <token>`.
 ORGSYNC_METRICS_TOKEN = env.str("ORGSYNC_METRICS_TOKEN", default="")
-# Outgoing mail for alerts, e.g. smtp+tls://user:password@smtp.example.com:587
-vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+# Outgoing mail (alerts, invitations), e.g. smtp+tls://user:password@smtp.example.com:587.
+# Without EMAIL_URL, dev mail (DEBUG, or `make run`, which sets ORGSYNC_DEV_MAIL) is written as
+# files to var/mail/; else smtp://localhost:25. EMAIL_BACKEND, if set, wins over both.
+ORGSYNC_DEV_MAIL = env.bool("ORGSYNC_DEV_MAIL", default=DEBUG)
+vars().update(email_settings(dev_mail=ORGSYNC_DEV_MAIL, mail_dir=VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orgsync@localhost")
 
 # --- Partner invitations (docs/connecting-orgs.md, "Connecting with a partner company") ---

@@ -4,34 +4,43 @@ stays suspended — its queue size twice a day. Each alert is remembered (AlertS
 one suspension, one stall, one restart, one reconcile run, one half-day never mails twice.
 
 Recipients: the Org Sync Administrators with an email address, ORGSYNC_ALERT_EMAILS, and for the
-queue report the console user who suspended the connection. (The connection's owner is a
-Salesforce user, not a console user: orgsync has no address for them.)
+queue report the console user who suspended the connection.
+
+The connection's owners are told too, each in a mail of their own (never with the
+administrators' addresses): its console owner (`Connection.owner`, with an email) and, for their
+side, the partner contact who accepted its invitation. They get the invitation's outcome, each
+suspension and resumption, and a digest of the records that failed permanently — at most one an
+hour per connection and owner, with counts by object and error code, never field values.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import formataddr
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from connections.models import Connection
+from connections.invitations import invitations_expire_due
+from connections.models import Connection, PartnerInvitation
 from orgsync import clusters
 from orgsync.models import WorkerCluster
 from orgsync.roles import ADMINISTRATORS
-from replication.models import ReconcileRun, ReconcileSchedule
+from replication.models import Direction, ReconcileRun, ReconcileSchedule
 from replication.reconcile_summary import KIND_LABELS, count_rows, totals_by_kind
 from synclog.conf import app_settings
 from synclog.liveness import Stall, stalls
-from synclog.models import AlertSent, ConnectionEvent
+from synclog.models import AlertSent, ConnectionEvent, SyncLog
 from synclog.selectors import failures_since
 
 logger = logging.getLogger(__name__)
 Kind = AlertSent.Kind
 RECENT = timedelta(days=1)  # older cluster restarts are history, not news (and rows go after a day)
+EventKind = ConnectionEvent.Kind
 
 
 @dataclass(frozen=True)
@@ -42,9 +51,13 @@ class Alert:
     subject: str
     body: str
     extra_recipients: tuple[str, ...] = ()
+    to_admins: bool = True  # False: only `extra_recipients` (a connection's owner)
+    from_email: str = ""  # "": DEFAULT_FROM_EMAIL
 
 
-def alert_recipients(extra: tuple[str, ...] = ()) -> list[str]:
+def alert_recipients(extra: tuple[str, ...] = (), *, admins: bool = True) -> list[str]:
+    if not admins:
+        return sorted(set(extra))
     admins = (
         get_user_model()
         .objects.filter(groups__name=ADMINISTRATORS, is_active=True)
@@ -365,6 +378,271 @@ def _lost_alert(row: WorkerCluster, now: datetime) -> Alert | None:
     )
 
 
+# --- The connection's owners -------------------------------------------------------------------
+
+OWNER, PARTNER = "owner", "partner"
+OWNER_DIGEST_EVERY = timedelta(hours=1)
+INVITATION_OUTCOMES = (
+    EventKind.INVITATION_ACCEPTED,
+    EventKind.INVITATION_DECLINED,
+    EventKind.INVITATION_EXPIRED,
+)
+SUSPENSIONS = (EventKind.SUSPENDED, EventKind.ADMIN_SUSPENDED, EventKind.RESUMED, EventKind.ADMIN_RESUMED)
+NO_VALUES = "It names connections, objects and error codes only, never record values."
+DIGEST_TIME = "%Y%m%dT%H%M%S.%f"  # in an owner digest's key: the check's time
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who owns one side of a connection: its console owner, or the partner contact (their side)."""
+
+    role: str  # OWNER or PARTNER
+    email: str
+
+
+def _owners(connection: Connection, *, partner: bool) -> list[Owner]:
+    """The console owner (active, with an email) and, if `partner`, the invited partner contact."""
+    user = connection.owner
+    owners = [Owner(OWNER, user.email)] if user and user.is_active and user.email else []
+    invitation = _invitation(connection)
+    if partner and invitation is not None:
+        owners.append(Owner(PARTNER, invitation.contact_email))
+    return owners
+
+
+def _invitation(connection: Connection) -> PartnerInvitation | None:
+    return getattr(connection, "invitation", None)
+
+
+def _partner_side(connection: Connection) -> bool:
+    """Does a partner contact own the secondary org's side (they accepted its invitation)?"""
+    invitation = _invitation(connection)
+    return invitation is not None and invitation.status == PartnerInvitation.Status.ACCEPTED
+
+
+def _inviting_org(connection: Connection) -> str:
+    return connection.primary_org.org_name or connection.primary_org.label
+
+
+def _owner_alert(owner: Owner, connection: Connection, kind: str, key: str, subject: str, body: str) -> Alert:
+    """A mail to one owner alone; a partner's comes from the invitation's From address."""
+    sender = formataddr((settings.ORGSYNC_INVITATION_FROM_NAME, settings.ORGSYNC_INVITATION_FROM_EMAIL))
+    return Alert(
+        connection,
+        kind,
+        key,
+        subject,
+        body,
+        (owner.email,),
+        to_admins=False,
+        from_email=sender if owner.role == PARTNER else "",
+    )
+
+
+def _owner_notices(now: datetime) -> list[Alert]:
+    """One mail per owner for each invitation outcome, suspension and resumption of the last day."""
+    events = ConnectionEvent.objects.filter(
+        kind__in=(*INVITATION_OUTCOMES, *SUSPENSIONS), at__gte=now - RECENT
+    ).select_related(
+        "actor",
+        "connection__owner",
+        "connection__invitation",
+        "connection__primary_org",
+        "connection__secondary_org",
+    )
+    due = {
+        f"{event.pk}:{owner.role}": (event, owner)
+        for event in events
+        for owner in _owners(
+            event.connection,
+            partner=event.kind in INVITATION_OUTCOMES or _partner_side(event.connection),
+        )
+    }
+    sent = set(
+        AlertSent.objects.filter(kind=Kind.OWNER_NOTICE, key__in=list(due)).values_list("key", flat=True)
+    )
+    return [_notice(key, event, owner) for key, (event, owner) in due.items() if key not in sent]
+
+
+def _notice(key: str, event: ConnectionEvent, owner: Owner) -> Alert:
+    if event.kind in INVITATION_OUTCOMES:
+        subject, body = (_partner_outcome if owner.role == PARTNER else _owner_outcome)(event)
+    else:
+        subject, body = _suspension_notice(event, partner=owner.role == PARTNER)
+    return _owner_alert(owner, event.connection, Kind.OWNER_NOTICE, key, subject, body)
+
+
+def _connection_page(connection: Connection) -> str:
+    return _console_url(reverse("admin:connections_connection_change", args=[connection.pk]))
+
+
+def _console_url(path: str) -> str:
+    return f"{app_settings.CONSOLE_URL.rstrip('/')}{path}"
+
+
+def _owner_outcome(event: ConnectionEvent) -> tuple[str, str]:
+    connection = event.connection
+    partner = connection.invitation.contact_name
+    subject, next_step = {
+        EventKind.INVITATION_ACCEPTED: (
+            f"{partner} accepted the invitation",
+            f"The connection is now {connection.get_status_display()}.",
+        ),
+        EventKind.INVITATION_DECLINED: (
+            f"{partner} declined the invitation",
+            "The connection is deactivated: nothing is synced over it.",
+        ),
+        EventKind.INVITATION_EXPIRED: (
+            f"the invitation of {partner} expired unanswered",
+            "Resend it from the connection's page for a new link, or revoke it.",
+        ),
+    }[event.kind]
+    return (
+        f"[orgsync] {connection}: {subject}",
+        f"Connection “{connection}”: {event.detail} ({_when(event.at)}).\n\n{next_step}\n\n"
+        f"The connection's page: {_connection_page(connection)}\n\n"
+        "You get this mail as the connection's owner.",
+    )
+
+
+def _partner_outcome(event: ConnectionEvent) -> tuple[str, str]:
+    """What the partner contact is told: nothing of the console but their own connection."""
+    connection = event.connection
+    org = _inviting_org(connection)
+    return {
+        EventKind.INVITATION_ACCEPTED: (
+            f"You connected your Salesforce org with {org}",
+            f"You accepted the invitation of {org} ({_when(event.at)}): your org "
+            f"{connection.secondary_org.org_name} is connected (connection “{connection}”).\n\n"
+            f"From now on the records {org} shares with you are synced into your org. As the owner "
+            "of your side you are mailed when the connection is suspended or resumed and, at most "
+            "once an hour, when records could not be written into your org.",
+        ),
+        EventKind.INVITATION_DECLINED: (
+            f"You declined the invitation of {org}",
+            f"You declined the invitation of {org} to connect your Salesforce org "
+            f"({_when(event.at)}). Nothing is synced; the invitation link no longer works.",
+        ),
+        EventKind.INVITATION_EXPIRED: (
+            f"The invitation of {org} expired",
+            f"The invitation of {org} to connect your Salesforce org expired unanswered "
+            f"({_when(event.at)}). If you still want to connect, ask {org} to send a new one.",
+        ),
+    }[event.kind]
+
+
+def _suspension_notice(event: ConnectionEvent, *, partner: bool) -> tuple[str, str]:
+    connection = event.connection
+    resumed = event.kind in (EventKind.RESUMED, EventKind.ADMIN_RESUMED)
+    automatic = event.kind in (EventKind.SUSPENDED, EventKind.RESUMED)
+    what = f"{'resumed' if resumed else 'suspended'} {'automatically' if automatic else 'by an admin'}"
+    effect = (
+        "Queued changes are being sent again."
+        if resumed
+        else "Nothing is synced until it resumes; changes keep queueing and are sent then."
+    )
+    if partner:
+        return (
+            f"Your connection with {_inviting_org(connection)} was {what}",
+            f"The connection “{connection}” between {_inviting_org(connection)} and your Salesforce "
+            f"org was {what} ({_when(event.at)}). {effect}\n\n"
+            "You get this mail as the owner of your side of the connection.",
+        )
+    why = f" Reason: {event.detail}." if event.detail else ""
+    by = "" if automatic else f" ({event.actor_display})"
+    return (
+        f"[orgsync] {connection} was {what}",
+        f"Connection “{connection}” was {what}{by} at {_when(event.at)}.{why} {effect}\n\n"
+        f"The connection's page: {_connection_page(connection)}\n\n"
+        "You get this mail as the connection's owner.",
+    )
+
+
+def _owner_failure_digests(now: datetime) -> list[Alert]:
+    """Per connection and owner, at most one mail an hour counting the records that failed
+    permanently since the last one (the partner: those that could not be written into their org)."""
+    failing = SyncLog.objects.filter(status=SyncLog.Status.FAILED, updated_at__gt=now - RECENT)
+    connections = Connection.objects.filter(pk__in=failing.values("connection_id").distinct()).select_related(
+        "owner", "invitation", "primary_org"
+    )
+    digests = (
+        _failure_digest(connection, owner, now)
+        for connection in connections
+        for owner in _owners(connection, partner=_partner_side(connection))
+    )
+    return [digest for digest in digests if digest is not None]
+
+
+def _failure_digest(connection: Connection, owner: Owner, now: datetime) -> Alert | None:
+    """The key keeps the check's time: the next digest counts what failed after it."""
+    last = _last_digest_at(connection, owner)
+    if last is not None and now - last < OWNER_DIGEST_EVERY:
+        return None
+    counts = _failed_counts(connection, owner, since=last or now - RECENT, until=now)
+    if not counts:
+        return None
+    total = sum(n for _, _, n in counts)
+    lines = "\n".join(f"  {obj}, {code or 'no error code'}: {n}" for obj, code, n in counts)
+    period = f"since the last such mail ({_when(last)})" if last else "in the last 24 hours"
+    digest = _partner_digest if owner.role == PARTNER else _owner_digest
+    subject, body = digest(connection, f"{total} records", lines, period)
+    key = f"{owner.role}@{now.astimezone(UTC):{DIGEST_TIME}}"
+    return _owner_alert(owner, connection, Kind.OWNER_FAILURES, key, subject, body)
+
+
+def _last_digest_at(connection: Connection, owner: Owner) -> datetime | None:
+    key = (
+        AlertSent.objects.filter(
+            connection=connection, kind=Kind.OWNER_FAILURES, key__startswith=f"{owner.role}@"
+        )
+        .values_list("key", flat=True)
+        .first()
+    )
+    return datetime.strptime(key.split("@")[1], DIGEST_TIME).replace(tzinfo=UTC) if key else None
+
+
+def _failed_counts(
+    connection: Connection, owner: Owner, *, since: datetime, until: datetime
+) -> list[tuple[str, str, int]]:
+    """(object, error code, records) of the Failed entries changed in (since, until]; the
+    partner's: those that could not be written into their org (the secondary)."""
+    failed = SyncLog.objects.filter(
+        connection=connection, status=SyncLog.Status.FAILED, updated_at__gt=since, updated_at__lte=until
+    )
+    if owner.role == PARTNER:
+        failed = failed.filter(direction=Direction.PRIMARY_TO_SECONDARY)
+    return list(
+        failed.values_list("source_object", "error_code")
+        .annotate(n=Count("id"))
+        .order_by("source_object", "error_code")
+    )
+
+
+def _owner_digest(connection: Connection, records: str, lines: str, period: str) -> tuple[str, str]:
+    query = f"?connection__id__exact={connection.pk}&status__exact={SyncLog.Status.FAILED}"
+    log = _console_url(f"{reverse('admin:synclog_synclog_changelist')}{query}")
+    return (
+        f"[orgsync] {connection}: {records} failed",
+        f"{records} of connection “{connection}” failed permanently (no retries left) {period}."
+        f"\n\nBy object and error code:\n{lines}\n\n"
+        f"The sync log explains each error and how to fix it; Retry sends a record again: {log}\n\n"
+        f"You get this mail as the connection's owner, at most once an hour. {NO_VALUES}",
+    )
+
+
+def _partner_digest(connection: Connection, records: str, lines: str, period: str) -> tuple[str, str]:
+    org = _inviting_org(connection)
+    return (
+        f"{records} from {org} could not be written into your org",
+        f"{records} that {org} shares with you over the connection “{connection}” could not be "
+        f"written into your Salesforce org {period}.\n\nBy object and error code:\n"
+        f"{lines}\n\nMost such errors come from your org: a validation rule, a required field, or "
+        f"the signed-in user's permissions. {org} sees each record in its sync log and can send it "
+        f"again once fixed.\n\nYou get this mail as the owner of your side of the connection, at "
+        f"most once an hour. {NO_VALUES}",
+    )
+
+
 def alerts_due(*, now: datetime | None = None) -> list[Alert]:
     now = now or timezone.now()
     return [
@@ -374,18 +652,22 @@ def alerts_due(*, now: datetime | None = None) -> list[Alert]:
         *_cluster_alerts(now),
         *_reconcile_alerts(now),
         *_queue_reports(now),
+        *_owner_notices(now),
+        *_owner_failure_digests(now),
     ]
 
 
 def alerts_send_due(*, now: datetime | None = None) -> list[Alert]:
-    """Mail every alert that is due and remember it. Returns the alerts sent."""
+    """Mark expired invitations (their owners are told), then mail every alert that is due and
+    remember it. Returns the alerts sent."""
+    invitations_expire_due()
     sent = []
     for alert in alerts_due(now=now):
-        recipients = alert_recipients(alert.extra_recipients)
+        recipients = alert_recipients(alert.extra_recipients, admins=alert.to_admins)
         if not recipients:
             logger.warning("alert %r has no recipients: add an email to an administrator", alert.subject)
             continue
-        send_mail(alert.subject, alert.body, settings.DEFAULT_FROM_EMAIL, recipients)
+        send_mail(alert.subject, alert.body, alert.from_email or settings.DEFAULT_FROM_EMAIL, recipients)
         AlertSent.objects.create(
             connection=alert.connection, kind=alert.kind, key=alert.key, recipients=len(recipients)
         )

@@ -34,6 +34,11 @@ class SyncLogSettings:
         return int(self._get("ORGSYNC_ALERT_QUEUE_REPORT_HOURS", 12))
 
     @property
+    def CONSOLE_URL(self) -> str:
+        """The console's address in alert links (e.g. https://sync.acme.com); empty: paths only."""
+        return str(self._get("ORGSYNC_CONSOLE_URL", ""))
+
+    @property
     def METRICS_TOKEN(self) -> str:
         """Bearer token of /metrics; empty: the endpoint answers 404."""
         return str(self._get("ORGSYNC_METRICS_TOKEN", ""))

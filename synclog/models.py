@@ -27,6 +27,13 @@ class ConnectionEvent(models.Model):
         FILTER_CHANGED = "filter_changed", "Filter Changed"
         METADATA_SYNC = "metadata_sync", "Metadata Sync"
         RECONCILE_REPAIRED = "reconcile_repaired", "Reconcile Repair"
+        INVITATION_SENT = "invitation_sent", "Invitation Sent"
+        INVITATION_RESENT = "invitation_resent", "Invitation Resent"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation Revoked"
+        INVITATION_EXPIRED = "invitation_expired", "Invitation Expired"
+        INVITATION_SIGNED_IN = "invitation_signed_in", "Invitation: Partner Signed In"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation Accepted"
+        INVITATION_DECLINED = "invitation_declined", "Invitation Declined"
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=Kind)
@@ -152,6 +159,8 @@ class AlertSent(models.Model):
         RESTARTED_CLUSTER = "cluster_restart", "Worker cluster restarted"
         LOST_CLUSTER = "lost_cluster", "Worker cluster lost"
         RECONCILE_DRIFT = "reconcile_drift", "Scheduled reconcile found drift"
+        OWNER_NOTICE = "owner_notice", "Connection owner told of an event"
+        OWNER_FAILURES = "owner_failures", "Connection owner told of failed records"
 
     # None for an alert about a worker cluster (its key names the cluster's row).
     connection = models.ForeignKey(

@@ -27,6 +27,8 @@ OPTION_FIELDS = (
     "sync_feeds_and_audit_fields",
     "max_retry_attempts",
 )
+# The Salesforce user who owns it (S2S) and the console user who gets its notices.
+OWNER_FIELDS = ("owner_user_id", "owner_username", "owner")
 
 
 def _record(connection: Connection, kind: str, actor: AbstractBaseUser | None, detail: str = "") -> None:
@@ -204,11 +206,11 @@ def connection_deactivate(
 
 @transaction.atomic
 def connection_update(*, connection: Connection, actor: AbstractBaseUser | None, **changes) -> Connection:
-    """Change options or the owner; one history line per changed value (never a secret)."""
+    """Change options or the owners; one history line per changed value (never a secret)."""
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     if connection.status == Status.DEACTIVATED:
         raise IllegalTransition(f"Connection “{connection.name}” is Deactivated and cannot change.")
-    unknown = set(changes) - {*OPTION_FIELDS, "owner_user_id", "owner_username", "name"}
+    unknown = set(changes) - {*OPTION_FIELDS, *OWNER_FIELDS, "name"}
     if unknown:
         raise InvalidConnection(f"These cannot be changed here: {', '.join(sorted(unknown))}.")
     before = {name: getattr(connection, name) for name in changes}
@@ -220,7 +222,7 @@ def connection_update(*, connection: Connection, actor: AbstractBaseUser | None,
         new = getattr(connection, name)
         if old == new or name == "owner_user_id":
             continue
-        kind = Kind.OWNER_CHANGED if name == "owner_username" else Kind.OPTION_CHANGED
+        kind = Kind.OWNER_CHANGED if name in OWNER_FIELDS else Kind.OPTION_CHANGED
         label = Connection._meta.get_field(name).verbose_name
         _record(connection, kind, actor, f"{label}: {old} → {new}")
     return connection

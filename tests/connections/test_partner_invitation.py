@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from connections import invitations, services
 from connections.models import Connection, Org, PartnerInvitation
-from orgsync.roles import OPERATORS
+from orgsync.roles import ADMINISTRATORS, OPERATORS
 from replication.models import PublishedField, PublishedObject
+from synclog.alerts import alerts_send_due
 from synclog.models import ConnectionEvent
 from tests.connections.emu import approve_in_browser, unsaved_org
 from tests.factories import UserFactory
@@ -20,6 +21,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 PARTNER_CALLBACK = "http://testserver/partner/oauth/callback/"
 Kind = ConnectionEvent.Kind
+PARTNER = "pat@partner.example"
 
 
 @pytest.fixture
@@ -131,10 +133,12 @@ def test_invite_sign_in_by_pkce_and_accept_connects_the_partner_org(
     assert connection.invitation.status == PartnerInvitation.Status.ACCEPTED
     lines = history(connection)
     assert lines[0].startswith(f"{Kind.CREATED}:")
-    assert lines[1].startswith(f"{Kind.STATUS_CHANGED}: Invitation sent to Pat Partner <pat@partner.example>")
-    assert "signed in to" in lines[2]
+    assert lines[1].startswith(
+        f"{Kind.INVITATION_SENT}: Invitation sent to Pat Partner <pat@partner.example>"
+    )
+    assert lines[2].startswith(f"{Kind.INVITATION_SIGNED_IN}:") and "signed in to" in lines[2]
     assert lines[3] == f"{Kind.ACCEPTED}: status now Active"
-    assert lines[4].startswith(f"{Kind.STATUS_CHANGED}: Invitation accepted by partner Pat Partner")
+    assert lines[4].startswith(f"{Kind.INVITATION_ACCEPTED}: Invitation accepted by partner Pat Partner")
 
     again = partner.post(f"{back}accept/")  # single use
     assert again.status_code == 410 and "already accepted" in again.content.decode()
@@ -151,10 +155,11 @@ def test_decline_with_a_reason_ends_the_connection_and_uses_the_link_up(manager_
     connection.refresh_from_db()
     assert connection.status == Connection.Status.DEACTIVATED
     assert connection.invitation.decline_reason == "We use another tool"
-    assert history(connection)[-1] == (
-        f"{Kind.DEACTIVATED}: Invitation declined by partner Pat Partner <pat@partner.example>; "
-        "reason: We use another tool"
-    )
+    assert history(connection)[-2:] == [
+        f"{Kind.INVITATION_DECLINED}: Invitation declined by partner Pat Partner <pat@partner.example>; "
+        "reason: We use another tool",
+        f"{Kind.DEACTIVATED}: Invitation declined by partner Pat Partner <pat@partner.example>",
+    ]
     used = partner.get(link)
     assert used.status_code == 410 and "was declined" in used.content.decode()
 
@@ -174,7 +179,7 @@ def test_an_expired_invitation_answers_410_and_the_history_says_so_once(manager_
         page = Client().get(link)
         assert page.status_code == 410 and "has expired" in page.content.decode()
     expired = [line for line in history(connection) if "expired unanswered" in line]
-    assert len(expired) == 1
+    assert len(expired) == 1 and expired[0].startswith(f"{Kind.INVITATION_EXPIRED}:")
     assert PartnerInvitation.objects.get(connection=connection).status == PartnerInvitation.Status.EXPIRED
 
 
@@ -193,7 +198,7 @@ def test_resend_mails_a_new_link_and_the_old_one_stops_working(manager_client, p
     assert len(mail.outbox) == 2 and new != old
     assert Client().get(old).status_code == 410
     assert Client().get(new).status_code == 200
-    assert "Invitation resent to Pat Partner" in history(connection)[-1]
+    assert history(connection)[-1].startswith(f"{Kind.INVITATION_RESENT}: Invitation resent to Pat Partner")
 
 
 def test_revoke_kills_the_link_and_is_in_the_history(manager_client, primary):
@@ -202,7 +207,9 @@ def test_revoke_kills_the_link_and_is_in_the_history(manager_client, primary):
     assert manager_client.post(url).status_code == 302
     page = Client().get(link)
     assert page.status_code == 410 and "Ask the company that invited you" in page.content.decode()
-    assert history(connection)[-1].endswith("Invitation of Pat Partner <pat@partner.example> revoked")
+    assert history(connection)[-1] == (
+        f"{Kind.INVITATION_REVOKED}: Invitation of Pat Partner <pat@partner.example> revoked"
+    )
 
 
 def test_operator_cannot_resend_or_revoke(manager_client, primary):
@@ -341,3 +348,54 @@ def test_a_too_long_decline_reason_is_refused_on_the_page(manager_client, primar
     assert page.status_code == 400 and "Reason: keep it under 500 characters" in page.content.decode()
     connection.refresh_from_db()
     assert connection.status == Connection.Status.INVITED
+
+
+# --- The connection's owner is told (through the alert check) ------------------------------
+
+
+def outcome_mails(connection: Connection) -> tuple[list, list]:
+    """(the owner's, the partner's) mails of two alert checks in a row: each is sent once."""
+    before = len(mail.outbox)
+    alerts_send_due()
+    alerts_send_due()
+    new = mail.outbox[before:]
+    return [m for m in new if m.to == [connection.owner.email]], [m for m in new if m.to == [PARTNER]]
+
+
+def test_the_creator_owns_a_new_connection(manager_client, primary):
+    connection, _ = invite(manager_client, primary)
+    assert connection.owner is not None and connection.owner.groups.filter(name=ADMINISTRATORS).exists()
+
+
+def test_an_acceptance_is_mailed_to_the_owner_and_the_partner_once(
+    manager_client, primary, partner_handle, sfemu_server
+):
+    connection, link = invite(manager_client, primary)
+    partner = Client()
+    partner.post(f"{sign_in(partner, sfemu_server, partner_handle, link)}accept/")
+    [owner], [contact] = outcome_mails(connection)
+    assert owner.subject == "[orgsync] Acme to Partner: Pat Partner accepted the invitation"
+    assert "Invitation accepted by partner Pat Partner" in owner.body and "now Active" in owner.body
+    assert contact.subject == f"You connected your Salesforce org with {primary[1].org_name}"
+    assert contact.from_email == "orgsync <orgsync@localhost>"
+    assert "/admin/" not in contact.body and connection.owner.email not in contact.body
+
+
+def test_a_decline_is_mailed_with_its_reason_to_the_owner_and_the_partner_once(manager_client, primary):
+    connection, link = invite(manager_client, primary)
+    Client().post(f"{link}decline/", {"reason": "We use another tool"})
+    [owner], [contact] = outcome_mails(connection)
+    assert owner.subject == "[orgsync] Acme to Partner: Pat Partner declined the invitation"
+    assert "reason: We use another tool" in owner.body and "deactivated" in owner.body
+    assert contact.subject == f"You declined the invitation of {primary[1].org_name}"
+
+
+def test_the_alert_check_expires_an_unanswered_invitation_and_tells_both(manager_client, primary):
+    connection, _ = invite(manager_client, primary)
+    PartnerInvitation.objects.filter(connection=connection).update(expires_at="2020-01-01T00:00Z")
+    [owner], [contact] = outcome_mails(connection)
+    assert PartnerInvitation.objects.get().status == PartnerInvitation.Status.EXPIRED
+    assert history(connection)[-1].startswith(f"{Kind.INVITATION_EXPIRED}:")
+    assert owner.subject == "[orgsync] Acme to Partner: the invitation of Pat Partner expired unanswered"
+    assert "Resend it from the connection's page" in owner.body
+    assert contact.subject == f"The invitation of {primary[1].org_name} expired"

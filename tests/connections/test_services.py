@@ -6,7 +6,7 @@ from connections import services
 from connections.errors import IllegalTransition, InvalidConnection
 from connections.models import Connection
 from synclog.models import ConnectionEvent
-from tests.factories import ConnectionFactory, OrgFactory
+from tests.factories import ConnectionFactory, OrgFactory, UserFactory
 
 Status = Connection.Status
 Kind = ConnectionEvent.Kind
@@ -150,6 +150,14 @@ def test_option_and_owner_changes_are_recorded_with_old_and_new(operator):
     assert details[Kind.OPTION_CHANGED] == "sync users: False → True"
     assert details[Kind.OWNER_CHANGED] == "connection owner: a@x.org → b@x.org"
     assert connection.events.count() == 2, "an unchanged value writes no history"
+
+
+def test_a_new_console_owner_is_an_owner_change_in_the_history(operator):
+    connection = ConnectionFactory(status=Status.ACTIVE, owner=operator)
+    successor = UserFactory(username="successor")
+    services.connection_update(connection=connection, actor=operator, owner=successor)
+    event = connection.events.get()
+    assert (event.kind, event.detail) == (Kind.OWNER_CHANGED, f"console owner: {operator} → successor")
 
 
 def test_retry_attempts_are_bounded():

@@ -1,5 +1,5 @@
 """`make run` (`manage.py runconsole`) then SIGTERM: sfemu, gunicorn and the worker cluster, with
-every process they forked, are gone within 10 s."""
+every process they forked, are gone within 10 s; it said where dev mail goes."""
 
 import contextlib
 import os
@@ -87,4 +87,7 @@ def test_sigterm_stops_every_process_of_the_console_within_10_seconds(tmp_path):
     assert not survivors, f"still running: {survivors}\n{log.read_text()[-3000:]}"
     assert elapsed < 10, f"took {elapsed:.1f}s"
     assert process.returncode == 0
+    assert f"dev mail (partner invitations, alerts) is written as files to {tmp_path / 'var' / 'mail'}/" in (
+        log.read_text()
+    ), "make run's demo says where dev mail goes"
     assert WorkerCluster.objects.get().stopped_at is not None, "the cluster stopped cleanly"

@@ -1,6 +1,7 @@
 """Serve the console (`make run`): org emulator with demo orgs, web server, one worker cluster
 (`runworkers`, restarted if it dies)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from orgsync import demo
+from orgsync.env import FILE_MAIL_BACKEND, email_settings, env
 from orgsync.supervisor import Program, Supervisor, python_program
 
 
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-emulator", action="store_true", help="only the web server and worker")
 
     def handle(self, *args, bind: str, web_workers: int, emulator_port: int, no_emulator: bool, **options):
+        mail = self._dev_mail()
         supervisor = Supervisor()
         try:
             if not no_emulator:
@@ -45,6 +48,7 @@ class Command(BaseCommand):
                 # Restarted if it dies; it restarts its own cluster when that stalls.
                 Program("worker", [sys.executable, "manage.py", "runworkers"], restart=True),
             )
+            self.stdout.write(mail)
             self.stdout.write(
                 self.style.SUCCESS(f"orgsync console on http://{bind}/ (Ctrl-C stops everything)")
             )
@@ -53,6 +57,21 @@ class Command(BaseCommand):
             supervisor.stop()
         if code:
             raise SystemExit(code)
+
+    @staticmethod
+    def _dev_mail() -> str:
+        """The demo's mail is written as files unless EMAIL_URL / EMAIL_BACKEND / ORGSYNC_DEV_MAIL
+        say otherwise (web and worker read ORGSYNC_DEV_MAIL); returns the line saying where."""
+        os.environ.setdefault("ORGSYNC_DEV_MAIL", "true")
+        config = email_settings(
+            dev_mail=env.bool("ORGSYNC_DEV_MAIL"), mail_dir=Path(settings.VAR_DIR) / "mail"
+        )
+        if config["EMAIL_BACKEND"] == FILE_MAIL_BACKEND:
+            return (
+                f"dev mail (partner invitations, alerts) is written as files to {config['EMAIL_FILE_PATH']}/ "
+                "(set EMAIL_URL to send it)"
+            )
+        return f"mail is sent by {config['EMAIL_BACKEND']} (EMAIL_URL, EMAIL_BACKEND)"
 
     def _start_emulator(self, supervisor: Supervisor, emulator: demo.Emulator, bind: str) -> None:
         callback = f"http://{bind}/admin/connections/org/oauth/callback/"
