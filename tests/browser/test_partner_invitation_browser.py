@@ -8,27 +8,17 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from connections import services
 from connections.models import Connection, Org
 from orgsync.roles import ADMINISTRATORS
 from tests.browser.test_login_browser import sign_in
-from tests.connections.emu import unsaved_org
+from tests.connections.emu import connect_by_password
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def connected_primary(sfemu_server, handle, callback: str) -> Org:
-    app = sfemu_server.create_app(handle, callback_urls=[callback])
-    org = unsaved_org(
-        sfemu_server, handle, Org.AuthMethod.PASSWORD, client_id=app.client_id, username=handle.username
-    )
-    org.client_secret, org.password, org.security_token = (
-        app.client_secret,
-        handle.password,
-        handle.security_token,
-    )
-    return services.org_connect(org=org)
+    return connect_by_password(sfemu_server, handle, callback_urls=[callback])
 
 
 def test_partner_accepts_the_invitation_in_the_browser(page, browser, live_server, sfemu_server):

@@ -28,8 +28,9 @@ def unsaved_org(server: SfemuServer, handle: OrgHandle, method: str, **fields) -
     )
 
 
-def connect_by_password(server: SfemuServer, handle: OrgHandle) -> Org:
-    app = server.create_app(handle)
+def connect_by_password(server: SfemuServer, handle: OrgHandle, **app_options) -> Org:
+    """`app_options` go to the connected app (e.g. the callback URLs a partner signs in by)."""
+    app = server.create_app(handle, **app_options)
     org = unsaved_org(
         server, handle, Org.AuthMethod.PASSWORD, client_id=app.client_id, username=handle.username
     )

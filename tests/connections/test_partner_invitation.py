@@ -15,7 +15,7 @@ from orgsync.roles import ADMINISTRATORS, OPERATORS
 from replication.models import PublishedField, PublishedObject
 from synclog.alerts import alerts_send_due
 from synclog.models import ConnectionEvent
-from tests.connections.emu import approve_in_browser, unsaved_org
+from tests.connections.emu import approve_in_browser, connect_by_password
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,16 +28,7 @@ PARTNER = "pat@partner.example"
 def primary(sfemu_server):
     """The inviting company's org, connected; its connected app also signs the partner in."""
     handle = sfemu_server.create_org()
-    app = sfemu_server.create_app(handle, callback_urls=[PARTNER_CALLBACK])
-    org = unsaved_org(
-        sfemu_server, handle, Org.AuthMethod.PASSWORD, client_id=app.client_id, username=handle.username
-    )
-    org.client_secret, org.password, org.security_token = (
-        app.client_secret,
-        handle.password,
-        handle.security_token,
-    )
-    return handle, services.org_connect(org=org)
+    return handle, connect_by_password(sfemu_server, handle, callback_urls=[PARTNER_CALLBACK])
 
 
 @pytest.fixture
