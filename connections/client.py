@@ -7,14 +7,18 @@ the org's own method, seals it, and repeats the call. It records the org's API u
 failure into one of the exceptions in connections.client_errors.
 """
 
+import io
+import json
 import logging
+import os
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape
 
@@ -45,6 +49,7 @@ COLLECTION_SIZE = 200
 MAX_COMPOSITE_COLLECTIONS = 5
 MAX_COMPOSITE_QUERIES = 5  # Salesforce allows five queries in one composite request
 USAGE_SAVE_INTERVAL_SECONDS = 10.0
+BLOB_CHUNK_BYTES = 256 * 1024  # file bodies move in chunks of this size, never whole
 
 _calls_lock = threading.Lock()
 _calls_by_org: dict[str, Counter] = {}
@@ -74,6 +79,66 @@ class CollectionWrite:
 
     def body(self) -> dict | None:
         return {"allOrNone": False, "records": self.records} if self.method != "DELETE" else None
+
+
+class MultipartBody(io.RawIOBase):
+    """A `multipart/form-data` insert body read straight from a file: the `entity_content` JSON
+    part, then the file part. requests sends it by `read()` with a Content-Length (`__len__`),
+    and urllib3 rewinds it (`seek`) when it retries, so the file is never held in memory."""
+
+    def __init__(self, entity: dict, field: str, filename: str, file: IO[bytes]) -> None:
+        super().__init__()
+        self.boundary = uuid.uuid4().hex
+        head = (
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="entity_content"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+            f"{json.dumps(entity)}\r\n--{self.boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{quote_plus(filename)}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        tail = f"\r\n--{self.boundary}--\r\n".encode()
+        file.seek(0)
+        self._parts: list[IO[bytes]] = [io.BytesIO(head), file, io.BytesIO(tail)]
+        self._sizes = [len(head), os.fstat(file.fileno()).st_size, len(tail)]
+        self._position = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return sum(self._sizes)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Only rewinds and end-of-body seeks are needed (urllib3, requests' length probe)."""
+        self._position = len(self) if whence == io.SEEK_END else offset
+        start = 0
+        for part, size in zip(self._parts, self._sizes, strict=True):
+            part.seek(min(max(self._position - start, 0), size))
+            start += size
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = len(self) - self._position if size is None or size < 0 else size
+        chunks, start = [], 0
+        for part, length in zip(self._parts, self._sizes, strict=True):
+            if wanted and self._position < start + length:
+                chunk = part.read(min(wanted, start + length - self._position))
+                chunks.append(chunk)
+                self._position += len(chunk)
+                wanted -= len(chunk)
+            start += length
+        return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -269,6 +334,56 @@ class SalesforceClient(BulkMixin, MetadataMixin):
         except AuthenticationError:
             # Same path as REST: one token refresh, then the call again (see _call).
             raise SalesforceExpiredSession(url, response.status_code, "undelete", []) from None
+
+    # --- file bodies (base64 fields) --------------------------------------------------------
+    def download_blob(self, sobject: str, record_id: str, field: str, sink: IO[bytes]) -> int:
+        """Stream a base64 field (`ContentVersion.VersionData`, `Attachment.Body`) into `sink`
+        chunk by chunk: one API call, never the whole body in memory. Returns the bytes written."""
+        path = f"sobjects/{sobject}/{record_id}/{field}"
+        return self._call("blob", lambda sf: self._stream_to(sf, sf.base_url + path, sink))
+
+    def upload_blob(self, sobject: str, values: dict, field: str, filename: str, file: IO[bytes]) -> str:
+        """Insert a record with its file body as a multipart request (the REST blob insert; up to
+        2 GB for ContentVersion) streamed from `file` (a real file: its size is the part's
+        length). One API call; returns the new record's Id."""
+        return self._call("blob", lambda sf: self._post_multipart(sf, sobject, values, field, filename, file))
+
+    def _stream_to(self, sf: Salesforce, url: str, sink: IO[bytes]) -> int:
+        sink.seek(0)
+        sink.truncate()
+        with self._session.get(url, headers=self._bearer(sf), stream=True) as response:
+            self._check_blob_answer(response, url)
+            written = 0
+            for chunk in response.iter_content(BLOB_CHUNK_BYTES):
+                sink.write(chunk)
+                written += len(chunk)
+        return written
+
+    def _post_multipart(
+        self, sf: Salesforce, sobject: str, values: dict, field: str, filename: str, file: IO[bytes]
+    ) -> str:
+        url = f"{sf.base_url}sobjects/{sobject}/"
+        body = MultipartBody(values, field, filename, file)
+        headers = {**self._bearer(sf), "Content-Type": body.content_type}
+        with self._session.post(url, data=body, headers=headers) as response:
+            self._check_blob_answer(response, url)
+            return response.json()["id"]
+
+    @staticmethod
+    def _bearer(sf: Salesforce) -> dict[str, str]:
+        return {"Authorization": f"Bearer {sf.session_id}"}
+
+    @staticmethod
+    def _check_blob_answer(response: requests.Response, url: str) -> None:
+        """An expired session goes back to `_call` (one token refresh); other errors are mapped."""
+        if response.status_code == 401:
+            raise SalesforceExpiredSession(url, 401, "blob", [])
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            raise error_from_body(response.status_code, body, fallback=f"HTTP {response.status_code}")
 
     # --- tooling -------------------------------------------------------------------------
     def tooling_query(self, soql: str) -> list[dict]:

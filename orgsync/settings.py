@@ -252,6 +252,8 @@ ORGSYNC_BULK_SYNC_PAGE_RECORDS = env.int("ORGSYNC_BULK_SYNC_PAGE_RECORDS", defau
 # A backlog of at least this many changed records of one object and direction is applied through
 # Bulk API 2.0 jobs (upsert on OrgSync_Source_Id__c, update by Id), not collections; 0 never does.
 ORGSYNC_BULK_APPLY_THRESHOLD = env.int("ORGSYNC_BULK_APPLY_THRESHOLD", default=10_000)
+# Sync Feeds: files and attachments larger than this are not synced (Organization Sync's 38 MB).
+ORGSYNC_FILE_SIZE_LIMIT_MB = env.int("ORGSYNC_FILE_SIZE_LIMIT_MB", default=38)
 # Reconcile does not judge records changed this recently by the org's clock (the engine may not have
 # carried them yet); 0 judges every record.
 ORGSYNC_RECONCILE_SETTLE_SECONDS = env.int("ORGSYNC_RECONCILE_SETTLE_SECONDS", default=120)

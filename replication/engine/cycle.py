@@ -4,6 +4,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavai
 from replication.engine.capture import Capturer
 from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
+from replication.engine.feeds import sync_feeds_and_files
 from replication.engine.health import cycle_failed, cycle_succeeded
 from replication.engine.lease import LeaseLost, connection_lease, request_cycle
 from replication.engine.plans import build_plans, opposite
@@ -142,6 +144,8 @@ def _cycle(connection: Connection, ctx: EngineContext) -> CycleReport:
         report.applied[direction], written = _apply(ctx, connection, direction, plans, fresh)
         report.written += written
         _forget_rewritten(connection, direction, started, captured)
+        if connection.sync_feeds_and_audit_fields:
+            _sync_feeds(ctx, connection, direction, started, report)
     connection.refresh_from_db()
     report.suspended = report.suspended or connection.status == Connection.Status.SUSPENDED
     report.api_calls = ctx.api_calls() - start_calls
@@ -187,6 +191,23 @@ def _sync_users(ctx: EngineContext, connection: Connection, report: CycleReport)
         report.written += users.written + users.failed
     report.api_calls += ctx.api_calls() - start_calls
     return report
+
+
+def _sync_feeds(
+    ctx: EngineContext, connection: Connection, direction: str, since: datetime, report: CycleReport
+) -> None:
+    """Feeds, files and attachments of the linked records (`feeds.py`), after the records. A
+    failed call leaves the step's cursor where it was: the next cycle looks at the same window."""
+    connection.refresh_from_db()
+    if connection.status != Connection.Status.ACTIVE:
+        return
+    try:
+        report.written += sync_feeds_and_files(ctx, connection, direction, since).written
+    except SalesforceApiError as exc:
+        logger.warning(
+            "feed sync %s of connection %s failed: %s", direction, connection.pk, safe_message(str(exc))
+        )
+        report.suspended = _suspend_if_unavailable(connection, exc) or report.suspended
 
 
 def _suspend_if_unavailable(connection: Connection, exc: SalesforceApiError) -> bool:

@@ -33,7 +33,7 @@ class LinkIndex:
 
     def load(self, source_ids: Iterable[str]) -> "LinkIndex":
         wanted = {i for i in source_ids if i} - set(self.by_source)
-        for chunk in _chunks(sorted(wanted), 500):
+        for chunk in chunks(sorted(wanted), 500):
             query = RecordLink.objects.filter(
                 connection=self.connection, **{f"{self.source_field}__in": chunk}
             )
@@ -131,6 +131,6 @@ class LinkIndex:
         return sides
 
 
-def _chunks(items: list[str], size: int):
+def chunks(items: list[str], size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
