@@ -197,6 +197,15 @@ _ENTRIES = (
         "lease lapses within 30 seconds once it is stopped: restart it.",
     ),
     Explanation(
+        "FILE_TOO_LARGE",
+        "A file or attachment is over the size limit and was not synced",
+        "With Sync Feeds on, a record's files and attachments follow it, up to "
+        "ORGSYNC_FILE_SIZE_LIMIT_MB (38 MB by default, Organization Sync's limit). This one is "
+        "larger, so it stays in its own org, and so does a file post that carries it.",
+        "Raise ORGSYNC_FILE_SIZE_LIMIT_MB (the Salesforce limit for a file is 2 GB) and change the "
+        "file (a new version) so it is looked at again; or share the file another way.",
+    ),
+    Explanation(
         "ORGSYNC_ERROR",
         "orgsync failed on this record",
         "Something orgsync did not expect happened while it handled this record; the message "
