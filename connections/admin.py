@@ -322,6 +322,8 @@ class ConnectionAdmin(ManageConnectionsPermission, admin.ModelAdmin):
 
     @staticmethod
     def invitation_actions(invitation: PartnerInvitation | None) -> list[str]:
+        if invitation is not None and invitations.partner_link_alive(invitation):
+            return ["revoke"]  # the accepted partner's subscribe link
         if invitation is None or invitation.connection.status != Connection.Status.INVITED:
             return []
         status = PartnerInvitation.Status

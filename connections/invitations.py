@@ -8,11 +8,12 @@ and the invitee's address) that expires; each (re)send draws a new nonce, so onl
 link works, and accepting or declining uses it up. On the partner's page they sign in to their
 org by OAuth 2.0 + PKCE (state and verifier bound to the invitation), then Accept — the same
 `connection_accept` as the admin's button — or Decline, which deactivates the connection.
+After accepting, the same link opens the partner's subscribe page for the connection's life
+(`replication.partner.subscribe`), until the admin revokes it (the nonce becomes `REVOKED_NONCE`).
 """
 
 import secrets
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr
 from urllib.parse import urlsplit
@@ -45,6 +46,7 @@ PURPOSE_PREFIX = "partner-invitation:"
 Status = PartnerInvitation.Status
 REASON_MAX = 500
 Kind = ConnectionEvent.Kind
+REVOKED_NONCE = ""  # an accepted invitation's link revoked by the admin: no link matches it
 
 
 class InvitationRefused(ConnectionsError):
@@ -218,18 +220,38 @@ def _mail(invitation: PartnerInvitation, *, link: str) -> None:
 
 @transaction.atomic
 def invitation_revoke(*, invitation: PartnerInvitation, actor: AbstractBaseUser | None) -> None:
-    """Withdraw a waiting invitation: its link stops working (Resend makes a new one)."""
+    """Withdraw a waiting invitation (Resend makes a new link), or an accepted one's link: the
+    partner's subscribe page no longer opens (their org stays connected)."""
     invitation = PartnerInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if partner_link_alive(invitation):
+        invitation.nonce = REVOKED_NONCE
+        invitation.save(update_fields=["nonce"])
+        _record(
+            invitation.connection,
+            Kind.INVITATION_REVOKED,
+            f"Partner link of {_invitee(invitation)} revoked: their subscribe page no longer opens",
+            actor,
+        )
+        return
     if invitation.status not in (Status.PENDING, Status.EXPIRED):
         raise ConnectionsError(
             f"The invitation of {_invitee(invitation)} is {invitation.get_status_display().lower()}: "
-            "only a waiting invitation can be revoked."
+            "only a waiting invitation, or an accepted one whose link still opens, can be revoked."
         )
     invitation.status = Status.REVOKED
     invitation.nonce = secrets.token_hex(16)
     invitation.save(update_fields=["status", "nonce"])
     _record(
         invitation.connection, Kind.INVITATION_REVOKED, f"Invitation of {_invitee(invitation)} revoked", actor
+    )
+
+
+def partner_link_alive(invitation: PartnerInvitation) -> bool:
+    """Does an accepted invitation's link still open the partner's subscribe page?"""
+    return (
+        invitation.status == Status.ACCEPTED
+        and invitation.nonce != REVOKED_NONCE
+        and invitation.connection.status != Connection.Status.DEACTIVATED
     )
 
 
@@ -267,10 +289,17 @@ def invitations_expire_due() -> int:
 
 def invitation_from_link(*, connection_id: int, token: str) -> PartnerInvitation:
     """The pending invitation a partner link opens, or InvitationRefused saying why not."""
+    return invitation_waiting(partner_link_open(connection_id=connection_id, token=token))
+
+
+def partner_link_open(*, connection_id: int, token: str) -> PartnerInvitation:
+    """The invitation a genuine, current partner link names, in whatever state it is; an
+    accepted invitation's link outlives the expiry (it is valid for the connection's life)."""
     try:
         payload = signing.loads(token, salt=SALT, max_age=_expiry())
+        too_old = False
     except signing.SignatureExpired:
-        raise _gone("has expired") from None
+        payload, too_old = signing.loads(token, salt=SALT), True
     except signing.BadSignature:
         raise _invalid() from None
     if not isinstance(payload, dict) or payload.get("c") != connection_id:
@@ -284,12 +313,38 @@ def invitation_from_link(*, connection_id: int, token: str) -> PartnerInvitation
         str(payload.get("e", "")), _invitee_digest(invitation.contact_email)
     ):
         raise _invalid()
-    if not constant_time_compare(str(payload.get("n", "")), invitation.nonce):
+    if invitation.nonce == REVOKED_NONCE or not constant_time_compare(
+        str(payload.get("n", "")), invitation.nonce
+    ):
         raise _gone("link was replaced by a newer one or withdrawn")
-    return _usable(invitation_expire_if_due(invitation))
+    if too_old and invitation.status != Status.ACCEPTED:
+        raise _gone("has expired")
+    return invitation_expire_if_due(invitation)
 
 
-def _usable(invitation: PartnerInvitation) -> PartnerInvitation:
+def partner_subscriber_from_link(*, connection_id: int, token: str) -> PartnerInvitation:
+    """The accepted invitation whose link opens the subscribe page, or InvitationRefused."""
+    return partner_subscriber(partner_link_open(connection_id=connection_id, token=token))
+
+
+def partner_subscriber(invitation: PartnerInvitation) -> PartnerInvitation:
+    """The accepted invitation whose partner may subscribe, or InvitationRefused saying why not."""
+    if partner_link_alive(invitation):
+        return invitation
+    if invitation.status == Status.ACCEPTED:
+        raise _gone("link no longer opens: the connection was deactivated")
+    if invitation.status != Status.PENDING:
+        invitation_waiting(invitation)  # says why: declined, expired or withdrawn
+    raise InvitationRefused(
+        "Subscribing opens once you have accepted the invitation: open the invitation link and "
+        "accept it first.",
+        status=409,
+        title="Accept the invitation first",
+    )
+
+
+def invitation_waiting(invitation: PartnerInvitation) -> PartnerInvitation:
+    """The invitation if it still waits for an answer, or InvitationRefused saying why not."""
     why = {
         Status.ACCEPTED: "was already accepted",
         Status.DECLINED: "was declined",
@@ -301,28 +356,6 @@ def _usable(invitation: PartnerInvitation) -> PartnerInvitation:
     if why:
         raise _gone(why)
     return invitation
-
-
-@dataclass(frozen=True)
-class PublishedObjectView:
-    name: str
-    fields: list[str]
-
-
-def invitation_published(invitation: PartnerInvitation) -> list[PublishedObjectView]:
-    """What the inviting org publishes to the partner: objects and their published fields."""
-    from replication.models import Direction, PublishedObject  # replication builds on connections
-
-    objects = PublishedObject.objects.filter(
-        connection=invitation.connection, direction=Direction.PRIMARY_TO_SECONDARY, is_published=True
-    ).prefetch_related("fields")
-    return [
-        PublishedObjectView(
-            name=published.source_object,
-            fields=sorted(f.source_field for f in published.fields.all() if f.is_published),
-        )
-        for published in objects
-    ]
 
 
 def invitation_permissions(invitation: PartnerInvitation) -> list[str]:
@@ -406,7 +439,7 @@ def invitation_finish_signin(
     )
     if invitation is None:
         raise _gone("was withdrawn")
-    _usable(invitation_expire_if_due(invitation))
+    invitation_waiting(invitation_expire_if_due(invitation))
     try:
         org = org_finish_oauth(
             session=session,
@@ -443,7 +476,7 @@ def invitation_accept(
     connection_validate_orgs(primary=connection.primary_org, secondary=connection.secondary_org)
     with transaction.atomic():
         locked = PartnerInvitation.objects.select_for_update().get(pk=invitation.pk)
-        _usable(locked)
+        invitation_waiting(locked)
         connection = connection_accept(connection=connection, actor=None, check_org=check_org)
         locked.status, locked.responded_at = Status.ACCEPTED, timezone.now()
         locked.save(update_fields=["status", "responded_at"])
@@ -463,7 +496,7 @@ def invitation_decline(*, invitation: PartnerInvitation, reason: str = "") -> Co
     if len(reason) > REASON_MAX:
         raise ConnectionsError(f"Reason: keep it under {REASON_MAX} characters.")
     locked = PartnerInvitation.objects.select_for_update().get(pk=invitation.pk)
-    _usable(locked)
+    invitation_waiting(locked)
     locked.status, locked.responded_at, locked.decline_reason = Status.DECLINED, timezone.now(), reason
     locked.save(update_fields=["status", "responded_at", "decline_reason"])
     detail = f"Invitation declined by partner {_invitee(locked)}"

@@ -11,5 +11,5 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("partner/", include("connections.partner_urls")),
+    path("partner/", include("replication.partner.urls")),
 ]

@@ -55,11 +55,15 @@ def _target_describe(publication: PublishedObject, target_object: str) -> dict:
 
 
 def subscription_subscribe(
-    *, publication: PublishedObject, actor: AbstractBaseUser | None, target_object: str = ""
+    *,
+    publication: PublishedObject,
+    actor: AbstractBaseUser | None,
+    target_object: str = "",
+    reason: str = "",
 ) -> SubscribedObject:
     """Subscribe the target org to a publication: ensure the external-id field (on both objects
     in a two-way connection), auto-map fields by API name then label, keeping only mappings
-    that pass the mapping rules."""
+    that pass the mapping rules. `reason` is added to the history line (e.g. who subscribed)."""
     target_object = target_object or publication.source_object
     target = _target_describe(publication, target_object)
     ensure_external_id_field(org=publication.target_org, sobject=target["name"])
@@ -106,7 +110,7 @@ def subscription_subscribe(
             connection=publication.connection,
             kind=Kind.OBJECT_SUBSCRIBED,
             actor=actor,
-            detail=f"{publication.source_object} → {target['name']}",
+            detail=with_reason(f"{publication.source_object} → {target['name']}", reason)[:500],
         )
     return subscription
 

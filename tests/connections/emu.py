@@ -15,6 +15,7 @@ from connections.models import Org
 from sfemu.testing import OrgHandle, SfemuServer
 
 CALLBACK = "https://console.test/admin/connections/org/oauth/callback/"
+PARTNER_CALLBACK = "http://testserver/partner/oauth/callback/"  # the partner pages' (issue 19)
 
 
 def unsaved_org(server: SfemuServer, handle: OrgHandle, method: str, **fields) -> Org:

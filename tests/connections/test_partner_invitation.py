@@ -15,25 +15,12 @@ from orgsync.roles import ADMINISTRATORS, OPERATORS
 from replication.models import PublishedField, PublishedObject
 from synclog.alerts import alerts_send_due
 from synclog.models import ConnectionEvent
-from tests.connections.emu import approve_in_browser, connect_by_password
+from tests.connections.emu import PARTNER_CALLBACK, approve_in_browser
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-PARTNER_CALLBACK = "http://testserver/partner/oauth/callback/"
 Kind = ConnectionEvent.Kind
 PARTNER = "pat@partner.example"
-
-
-@pytest.fixture
-def primary(sfemu_server):
-    """The inviting company's org, connected; its connected app also signs the partner in."""
-    handle = sfemu_server.create_org()
-    return handle, connect_by_password(sfemu_server, handle, callback_urls=[PARTNER_CALLBACK])
-
-
-@pytest.fixture
-def partner_handle(sfemu_server):
-    return sfemu_server.create_org()
 
 
 def invite(manager_client, primary, name: str = "Acme to Partner") -> tuple[Connection, str]:
@@ -133,7 +120,9 @@ def test_invite_sign_in_by_pkce_and_accept_connects_the_partner_org(
 
     again = partner.post(f"{back}accept/")  # single use
     assert again.status_code == 410 and "already accepted" in again.content.decode()
-    assert partner.get(link).status_code == 410
+    assert partner.post(f"{back}decline/").status_code == 410
+    opened = partner.get(link)  # from now on, the link opens the partner's subscribe page
+    assert opened.status_code == 302 and opened["Location"] == f"{link}subscribe/"
     admin_page = manager_client.get(reverse("admin:connections_connection_change", args=[connection.pk]))
     assert "Invitation accepted by partner" in admin_page.content.decode()
 

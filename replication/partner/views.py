@@ -1,5 +1,6 @@
 """The invited partner's pages, outside the admin and without a console account. Each view is a
-thin door to `connections.invitations`; a link that does not open the invitation answers a
+thin door to `connections.invitations` (the invitation) or `replication.partner.subscribe` (the
+partner's subscriptions); a link that does not open the invitation answers a
 plain 4xx page, and every page is rate-limited per client address."""
 
 from collections.abc import Callable
@@ -14,10 +15,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from connections import invitations
+from connections.client_errors import SalesforceApiError
 from connections.errors import ConnectionsError
 from connections.models import Org, PartnerInvitation
+from replication.errors import ReplicationError
+from replication.partner import subscribe as partner_subscribe
 
 RATE_WINDOW_SECONDS = 60
+MAP_PREFIX = "map:"
 ENVIRONMENTS = (
     (Org.Environment.PRODUCTION, "Production (login.salesforce.com)"),
     (Org.Environment.SANDBOX, "Sandbox (test.salesforce.com)"),
@@ -56,18 +61,29 @@ def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return limited
 
 
-def _with_invitation(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Open the invitation the link names, or answer the refusal page."""
+Opener = Callable[..., PartnerInvitation]
 
-    @wraps(view)
-    def opened(request: HttpRequest, connection_id: int, token: str) -> HttpResponse:
-        try:
-            invitation = invitations.invitation_from_link(connection_id=connection_id, token=token)
-        except invitations.InvitationRefused as exc:
-            return _refused(request, exc.title, str(exc), exc.status)
-        return view(request, invitation, token)
 
-    return never_cache(rate_limited(opened))
+def _opened_by(opener: Opener) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Open the invitation the link names with `opener` (connection_id, token), or answer the
+    refusal page; rate-limited, never cached."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def opened(request: HttpRequest, connection_id: int, token: str) -> HttpResponse:
+            try:
+                invitation = opener(connection_id=connection_id, token=token)
+                return view(request, invitation, token)
+            except invitations.InvitationRefused as exc:
+                return _refused(request, exc.title, str(exc), exc.status)
+
+        return never_cache(rate_limited(opened))
+
+    return decorate
+
+
+_with_invitation = _opened_by(invitations.invitation_from_link)
+_with_subscriber = _opened_by(invitations.partner_subscriber_from_link)
 
 
 def _page(request: HttpRequest, invitation: PartnerInvitation, token: str, error: str = "") -> HttpResponse:
@@ -80,7 +96,7 @@ def _page(request: HttpRequest, invitation: PartnerInvitation, token: str, error
         "connection": connection,
         "inviting_org": primary.org_name or primary.label,
         "inviter": (inviter.get_full_name() or inviter.get_username()) if inviter else "",
-        "published": invitations.invitation_published(invitation),
+        "published": partner_subscribe.published_to_partner(invitation),
         "permissions": invitations.invitation_permissions(invitation),
         "partner_org": partner_org if partner_org.is_connected else None,
         "environments": ENVIRONMENTS,
@@ -94,9 +110,12 @@ def _page(request: HttpRequest, invitation: PartnerInvitation, token: str, error
 
 
 @require_GET
-@_with_invitation
+@_opened_by(invitations.partner_link_open)
 def invitation_page(request: HttpRequest, invitation: PartnerInvitation, token: str) -> HttpResponse:
-    return _page(request, invitation, token)
+    """The invitation to answer; once accepted, the same link opens the subscribe page."""
+    if invitations.partner_link_alive(invitation):
+        return HttpResponseRedirect(reverse("partner:subscribe", args=[invitation.connection_id, token]))
+    return _page(request, invitations.invitation_waiting(invitation), token)
 
 
 @require_POST
@@ -129,6 +148,7 @@ def accept(request: HttpRequest, invitation: PartnerInvitation, token: str) -> H
         request,
         "Connection accepted",
         f"Your org is connected: the connection is {connection.get_status_display()}.",
+        next_url=reverse("partner:subscribe", args=[connection.pk, token]),
     )
 
 
@@ -146,8 +166,9 @@ def decline(request: HttpRequest, invitation: PartnerInvitation, token: str) -> 
     )
 
 
-def _done(request: HttpRequest, title: str, message: str) -> HttpResponse:
-    return TemplateResponse(request, "connections/partner/done.html", {"title": title, "message": message})
+def _done(request: HttpRequest, title: str, message: str, next_url: str = "") -> HttpResponse:
+    context = {"title": title, "message": message, "next_url": next_url}
+    return TemplateResponse(request, "connections/partner/done.html", context)
 
 
 @never_cache
@@ -169,3 +190,79 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             request, "Sign-in did not complete", f"{exc} Open the invitation link again to retry.", 400
         )
     return HttpResponseRedirect(invitations.invitation_path(invitation))
+
+
+# --- After accepting: the partner subscribes on their side ---------------------------------
+
+SAVED = {
+    "subscribed": "Subscribed: the published fields were mapped automatically where the mapping rules allow.",
+    "mapped": "Mapping saved.",
+}
+
+
+def _subscribe_page(
+    request: HttpRequest,
+    invitation: PartnerInvitation,
+    token: str,
+    *,
+    error: str = "",
+    refused: dict[str, list[str]] | None = None,
+) -> HttpResponse:
+    connection = invitation.connection
+    primary = connection.primary_org
+    objects, objects_error = partner_subscribe.partner_object_choices(invitation)
+    context = {
+        "title": f"Subscribe to what {primary.org_name or primary.label} publishes to you",
+        "invitation": invitation,
+        "connection": connection,
+        "partner_org": connection.secondary_org,
+        "sections": partner_subscribe.partner_sections(invitation, refused),
+        "target_objects": objects,
+        "error": error,
+        "describe_error": objects_error,
+        "notice": SAVED.get(request.GET.get("saved", ""), ""),
+        "token": token,
+    }
+    status = 400 if error or refused else 200
+    return TemplateResponse(request, "connections/partner/subscribe.html", context, status=status)
+
+
+def _saved(invitation: PartnerInvitation, token: str, what: str) -> HttpResponse:
+    url = reverse("partner:subscribe", args=[invitation.connection_id, token])
+    return HttpResponseRedirect(f"{url}?saved={what}")
+
+
+@require_GET
+@_with_subscriber
+def subscribe_page(request: HttpRequest, invitation: PartnerInvitation, token: str) -> HttpResponse:
+    return _subscribe_page(request, invitation, token)
+
+
+@require_POST
+@_with_subscriber
+def subscribe_object(request: HttpRequest, invitation: PartnerInvitation, token: str) -> HttpResponse:
+    try:
+        partner_subscribe.partner_subscribe(
+            invitation=invitation,
+            publication_id=request.POST.get("publication", ""),
+            target_object=request.POST.get("target_object", ""),
+        )
+    except (ReplicationError, SalesforceApiError) as exc:
+        return _subscribe_page(request, invitation, token, error=partner_subscribe.problem_text(exc))
+    return _saved(invitation, token, "subscribed")
+
+
+@require_POST
+@_with_subscriber
+def save_mapping(request: HttpRequest, invitation: PartnerInvitation, token: str) -> HttpResponse:
+    wanted = {
+        key.removeprefix(MAP_PREFIX): value
+        for key, value in request.POST.items()
+        if key.startswith(MAP_PREFIX)
+    }
+    refused = partner_subscribe.partner_set_mappings(
+        invitation=invitation, publication_id=request.POST.get("publication", ""), wanted=wanted
+    )
+    if refused:
+        return _subscribe_page(request, invitation, token, refused=refused)
+    return _saved(invitation, token, "mapped")
