@@ -69,20 +69,21 @@ class Emulator:
         return json.loads(done.stdout)
 
 
-def prepare_emulator(emulator: Emulator, *, callback_url: str) -> list[DemoOrg]:
-    """Create and seed the demo orgs with a connected app each, once; return their credentials."""
+def prepare_emulator(emulator: Emulator, *, callback_urls: list[str]) -> list[DemoOrg]:
+    """Create and seed the demo orgs with a connected app each, once; return their credentials.
+    Each app allows every callback URL given (the admin's sign-in, the partner's sign-in)."""
     if emulator.state_file.exists():
         return [DemoOrg(**entry) for entry in json.loads(emulator.state_file.read_text())]
     emulator.data_dir.mkdir(parents=True, exist_ok=True)
     # Only the primary gets data: the secondary starts empty, as an Organization Sync secondary
     # does, and fills up as records change (both orgs seeded alike would collide on unique fields).
-    orgs = [_create_demo_org(emulator, name, callback_url, seed=name == DEMO_ORGS[0]) for name in DEMO_ORGS]
+    orgs = [_create_demo_org(emulator, name, callback_urls, seed=name == DEMO_ORGS[0]) for name in DEMO_ORGS]
     emulator.state_file.write_text(json.dumps([asdict(org) for org in orgs], indent=2))
     emulator.state_file.chmod(0o600)
     return orgs
 
 
-def _create_demo_org(emulator: Emulator, name: str, callback_url: str, *, seed: bool) -> DemoOrg:
+def _create_demo_org(emulator: Emulator, name: str, callback_urls: list[str], *, seed: bool) -> DemoOrg:
     org = emulator.run_cli("org", "create", name, "--instance-url", emulator.url)
     app = emulator.run_cli(
         "app",
@@ -90,8 +91,7 @@ def _create_demo_org(emulator: Emulator, name: str, callback_url: str, *, seed: 
         "orgsync console",
         "--org",
         name,
-        "--callback",
-        callback_url,
+        *(arg for url in callback_urls for arg in ("--callback", url)),
         "--run-as",
         org["username"],
     )

@@ -11,12 +11,18 @@ from sfemu.testing import start_server
 pytestmark = pytest.mark.django_db
 
 
+CALLBACKS = [
+    "http://127.0.0.1:8000/admin/connections/org/oauth/callback/",
+    "http://127.0.0.1:8000/partner/oauth/callback/",
+]
+
+
 @pytest.fixture
 def emulator(tmp_path):
     data_dir = tmp_path / "sfemu"
     prepared = demo.prepare_emulator(
         demo.Emulator(data_dir, port=1),
-        callback_url="http://127.0.0.1:8000/admin/connections/org/oauth/callback/",
+        callback_urls=CALLBACKS,
     )
     server = start_server(data_dir, tls_dir=data_dir / "tls")
     try:
@@ -32,12 +38,14 @@ def test_demo_orgs_are_seeded_and_connected_once(emulator):
     counts = server.instance.org(prepared[0].org_id).record_counts(["Account", "Contact", "Case"])
     assert counts["Account"] == demo.DEMO_ACCOUNTS and counts["Contact"] > 0 and counts["Case"] > 0
     assert server.instance.org(prepared[1].org_id).record_counts(["Account"]).get("Account", 0) == 0
+    # the admin's and an invited partner's sign-in both come back to the console
+    assert [server.state.auth.app(o.client_id).callback_urls for o in prepared] == [tuple(CALLBACKS)] * 2
 
     orgs = demo.connect_demo_orgs(emu, prepared)
     assert {o.org_id for o in orgs} == {o.org_id for o in prepared}
     assert all(Org.objects.get(pk=o.pk).is_connected for o in orgs)
 
-    again = demo.connect_demo_orgs(emu, demo.prepare_emulator(emu, callback_url="ignored"))
+    again = demo.connect_demo_orgs(emu, demo.prepare_emulator(emu, callback_urls=["ignored"]))
     assert [o.pk for o in again] == [o.pk for o in orgs]
     assert Org.objects.count() == 2
 

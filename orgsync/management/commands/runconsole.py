@@ -74,8 +74,11 @@ class Command(BaseCommand):
         return f"mail is sent by {config['EMAIL_BACKEND']} (EMAIL_URL, EMAIL_BACKEND)"
 
     def _start_emulator(self, supervisor: Supervisor, emulator: demo.Emulator, bind: str) -> None:
-        callback = f"http://{bind}/admin/connections/org/oauth/callback/"
-        orgs = demo.prepare_emulator(emulator, callback_url=callback)
+        callbacks = [
+            f"http://{bind}/admin/connections/org/oauth/callback/",
+            f"http://{bind}/partner/oauth/callback/",
+        ]
+        orgs = demo.prepare_emulator(emulator, callback_urls=callbacks)
         supervisor.start(Program("sfemu", emulator.serve_argv()))
         demo.wait_until_serving(emulator)
         connection = demo.ensure_demo_connection(demo.connect_demo_orgs(emulator, orgs))
