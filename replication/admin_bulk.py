@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from connections.admin import MANAGE
 from connections.models import Connection
-from replication.bulksync.progress import object_progress
+from replication.bulksync.progress import files_sent, object_progress
 from replication.bulksync.scope import BulkSyncError, default_cutoff
 from replication.engine.cycle import CAPTURING
 from replication.errors import ReplicationError
@@ -237,12 +237,14 @@ class BulkSyncAdmin(admin.ModelAdmin):
             raise PermissionDenied
         bulk = get_object_or_404(BulkSync.objects.select_related("connection", "requested_by"), pk=object_id)
         now = timezone.now()
+        objects = list(bulk.sync_objects.all())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": str(bulk),
             "bulk": bulk,
-            "rows": [object_progress(o, now) for o in bulk.sync_objects.all()],
+            "rows": [object_progress(o, now) for o in objects],
+            "files": files_sent(objects),
             "stamp": _stamp(bulk),
             "poll_seconds": POLL_SECONDS,
             "verbs": ("Would insert", "Would link", "Would queue")

@@ -420,6 +420,10 @@ class BulkSyncObject(models.Model):
         blank=True,
         help_text="Counts when the current page began (a re-read page starts from them).",
     )
+    files = models.PositiveIntegerField(
+        default=0, help_text="Files and attachments of its records sent (Sync Feeds)."
+    )
+    file_bytes = models.PositiveBigIntegerField("file bytes", default=0, help_text="Bytes of those files.")
     api_calls = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=1000, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

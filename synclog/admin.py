@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -324,6 +325,8 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "failed",
         "filtered_out",
         "skipped",
+        "files",
+        "file_size",
         "api_calls",
         "outcome",
         "failed_entries",
@@ -340,6 +343,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "finished_at",
         "duration",
         ("processed", "succeeded", "failed", "filtered_out", "skipped"),
+        ("files", "file_size"),
         "api_calls",
         "outcome",
         "error",
@@ -348,6 +352,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
     @admin.display(description="direction", ordering="direction")
     def direction_display(self, run: SyncRun) -> str:
         return direction_label(run.direction)
+
+    @admin.display(description="file bytes", ordering="file_bytes")
+    def file_size(self, run: SyncRun) -> str:
+        return filesizeformat(run.file_bytes) if run.files else "—"
 
     @admin.display(description="duration")
     def duration(self, run: SyncRun) -> str:

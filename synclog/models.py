@@ -97,12 +97,14 @@ class SyncLog(models.Model):
 
 
 class SyncRun(models.Model):
-    """One capture, apply or bulk run with its counts; always finalized, even when it dies."""
+    """One capture, apply, feeds-and-files or bulk run with its counts; always finalized, even
+    when it dies."""
 
     class Kind(models.TextChoices):
         CAPTURE = "capture", "Capture"
         APPLY = "apply", "Apply"
         BULK = "bulk", "Bulk sync"
+        FEEDS = "feeds", "Feeds and files"
 
     class Outcome(models.TextChoices):
         RUNNING = "running", "Running"
@@ -122,6 +124,10 @@ class SyncRun(models.Model):
     filtered_out = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0, help_text="Echoes of our own writes, dropped.")
     api_calls = models.PositiveIntegerField(default=0)
+    files = models.PositiveIntegerField(
+        default=0, help_text="File and attachment bodies sent (Sync Feeds): one call each way per file."
+    )
+    file_bytes = models.PositiveBigIntegerField("file bytes", default=0, help_text="Bytes of the files sent.")
     outcome = models.CharField(max_length=12, choices=Outcome, default=Outcome.RUNNING)
     error = models.CharField(max_length=1000, blank=True)
 

@@ -12,6 +12,8 @@ Definitions (docs/monitoring.md says the same):
 - *success rate*: succeeded / (succeeded + failed) over the window, as SwiftPort counts it: a
   retried record that then went through counts once, as a success. Its original run already
   says so (retry moves the count there), so the run that wrote it again is not counted twice;
+- *files*: the file and attachment bodies Sync Feeds sent (feeds-and-files runs of the engine and
+  bulk syncs) and their bytes, over the window (the runs started in it);
 - *drift*: the differences the connection's latest *completed* reconcile found (a running or
   failed one does not count), by class summed over objects, and when it finished.
 """
@@ -20,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -75,6 +77,12 @@ class Drift:
         return cls(run.pk, run.differences, totals_by_kind(run.counts), run.finished_at or run.created_at)
 
 
+@dataclass(frozen=True)
+class FilesSent:
+    files: int = 0
+    bytes: int = 0
+
+
 @dataclass
 class ConnectionStats:
     connection: Connection
@@ -85,6 +93,7 @@ class ConnectionStats:
     hours: list[HourBucket] = field(default_factory=list)
     success: SuccessRate = SuccessRate(0, 0)
     drift: Drift | None = None  # None: never reconciled to completion
+    files: FilesSent = FilesSent()  # over the last 24 hours
 
     @property
     def queue_depth(self) -> int:
@@ -194,20 +203,31 @@ def hourly_counts(
     return result
 
 
-def success_rates(
-    connection_ids: list[int], *, now: datetime, window: timedelta = WINDOW
-) -> dict[int, SuccessRate]:
-    """Per connection over `window` (module doc: a retried success counts once)."""
-    since = now - window
-    sums = {
-        row["connection_id"]: row
-        for row in SyncRun.objects.filter(
-            connection_id__in=connection_ids, kind__in=WRITING_RUNS, started_at__gte=since
-        )
+def window_sums(connection_ids: list[int], *, since: datetime) -> dict[int, dict]:
+    """Per connection, the runs started since `since`: succeeded and failed of the writing runs,
+    files and bytes of every run (one query for the success rate and the files figure)."""
+    writing = Q(kind__in=WRITING_RUNS)
+    rows = (
+        SyncRun.objects.filter(connection_id__in=connection_ids, started_at__gte=since)
         .values("connection_id")
-        .annotate(succeeded=Sum("succeeded"), failed=Sum("failed"))
+        .annotate(
+            succeeded=Sum("succeeded", filter=writing),
+            failed=Sum("failed", filter=writing),
+            files=Sum("files"),
+            bytes=Sum("file_bytes"),
+        )
         .order_by()
-    }
+    )
+    return {row["connection_id"]: row for row in rows}
+
+
+def success_rates(
+    connection_ids: list[int], *, now: datetime, window: timedelta = WINDOW, sums: dict | None = None
+) -> dict[int, SuccessRate]:
+    """Per connection over `window` (module doc: a retried success counts once). `sums`: what
+    `window_sums` answered for the same window, if the caller has it."""
+    since = now - window
+    sums = window_sums(connection_ids, since=since) if sums is None else sums
     # Resolved after an operator's retry: counted by its original run and by the run that wrote it.
     twice = dict(
         SyncLog.objects.filter(
@@ -229,6 +249,15 @@ def success_rates(
     return rates
 
 
+def files_sent(
+    connection_ids: list[int], *, now: datetime, window: timedelta = WINDOW, sums: dict | None = None
+) -> dict[int, FilesSent]:
+    """Files and bytes sent per connection by the runs started in `window` (module doc); only
+    connections that sent any. `sums` as for `success_rates`."""
+    sums = window_sums(connection_ids, since=now - window) if sums is None else sums
+    return {cid: FilesSent(row["files"], row["bytes"]) for cid, row in sums.items() if row["files"]}
+
+
 def overall_success(stats: list[ConnectionStats]) -> SuccessRate:
     return SuccessRate(sum(s.success.succeeded for s in stats), sum(s.success.failed for s in stats))
 
@@ -243,8 +272,10 @@ def connection_stats(*, now: datetime | None = None, connections=None) -> list[C
     connections = list(connections)
     ids = [c.pk for c in connections]
     queue, oldest, captures = queue_depth(ids), oldest_items(ids), last_captures(ids)
-    hours, rates = hourly_counts(ids, now=now), success_rates(ids, now=now)
+    sums = window_sums(ids, since=now - WINDOW)
+    hours, rates = hourly_counts(ids, now=now), success_rates(ids, now=now, sums=sums)
     reconciles = latest_completed(ids)
+    files = files_sent(ids, now=now, sums=sums)
     stats = []
     for c in connections:
         first = oldest.get(c.pk)
@@ -258,6 +289,7 @@ def connection_stats(*, now: datetime | None = None, connections=None) -> list[C
                 hours=hours[c.pk],
                 success=rates[c.pk],
                 drift=Drift.of(reconciles[c.pk]) if c.pk in reconciles else None,
+                files=files.get(c.pk, FilesSent()),
             )
         )
     return stats

@@ -1,5 +1,5 @@
-"""How far one object of a bulk sync has come: percent, rate and time left (for the admin's
-progress page and its JSON endpoint)."""
+"""How far one object of a bulk sync has come: percent, rate and time left, and the files sent
+(for the admin's progress page and its JSON endpoint)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,3 +26,14 @@ def object_progress(obj: BulkSyncObject, now: datetime) -> ObjectProgress:
     if rate and obj.status == BulkSyncObject.Status.RUNNING and total > obj.processed:
         eta = str(timedelta(seconds=int((total - obj.processed) / rate)))
     return ObjectProgress(obj, percent, rate, eta)
+
+
+@dataclass(frozen=True)
+class FilesSent:
+    count: int
+    bytes: int
+
+
+def files_sent(objects: list[BulkSyncObject]) -> FilesSent:
+    """Files and attachments sent by the run's objects so far (Sync Feeds), and their bytes."""
+    return FilesSent(sum(o.files for o in objects), sum(o.file_bytes for o in objects))

@@ -22,12 +22,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connections.client_errors import RetryableError, SalesforceApiError
+from replication.bulksync.feeds import bulk_sync_feeds
 from replication.bulksync.scope import Scope
 from replication.bulksync.source import BulkSource, RestSource, count_in_scope
 from replication.bulksync.target import BulkTarget, DryRunTarget, Entry, Outcome, RestTarget, harvest
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker
+from replication.engine.feeds import CHILD_OBJECTS, FeedReport
 from replication.engine.lease import ConnectionLease, acquire_waiting
 from replication.engine.lease import LeaseLost as ConnectionLeaseLost
 from replication.engine.links import LinkIndex
@@ -177,9 +179,22 @@ class BulkSyncRunner:
             self._bulk_object(obj, plan)
         else:
             self._rest_object(obj, plan)
+        if self.bulk.connection.sync_feeds_and_audit_fields and not self.bulk.dry_run:
+            self._feeds(obj)
         obj.status, obj.finished_at = ObjectStatus.DONE, timezone.now()
         obj.save()
         self.progress(obj)
+
+    def _feeds(self, obj: BulkSyncObject) -> None:
+        """Sync Feeds: the posts, comments, files and attachments of the records this run copied
+        (`bulksync/feeds.py`), with the files and bytes counted on the object as they go."""
+        files, file_bytes = obj.files, obj.file_bytes  # a resumed object's earlier step
+
+        def count(report: FeedReport) -> None:
+            obj.files, obj.file_bytes = files + report.files, file_bytes + report.bytes
+            self._save_progress(obj, extra=("files", "file_bytes"))
+
+        bulk_sync_feeds(self.ctx, self.bulk, obj.source_object, after_chunk=count)
 
     def _rest_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
         """At most a few thousand records: an interrupted object is simply read again (what it
@@ -501,7 +516,12 @@ class BulkSyncRunner:
                 client.bulk_abort(obj.ingest_job_id)
 
     def _close_run(self, status: str) -> None:
+        """The run's counts: its objects' records, plus the posts, comments and files (Sync
+        Feeds) that failed or were over the size limit, which have Failed entries in its log."""
         objects = list(self.bulk.sync_objects.all())
+        children_failed = SyncLog.objects.filter(
+            run_id=self.bulk.run_id, status=SyncLog.Status.FAILED, source_object__in=CHILD_OBJECTS
+        ).count()
         outcome = {
             Status.COMPLETED: SyncRun.Outcome.FINISHED,
             Status.COMPLETED_WITH_FAILURES: SyncRun.Outcome.FINISHED,
@@ -512,9 +532,11 @@ class BulkSyncRunner:
             finished_at=timezone.now(),
             processed=sum(o.processed for o in objects),
             succeeded=sum(o.inserted + o.linked for o in objects),
-            failed=sum(o.failed + o.held_back for o in objects),
+            failed=sum(o.failed + o.held_back for o in objects) + children_failed,
             skipped=sum(o.skipped for o in objects),
             api_calls=sum(o.api_calls for o in objects),
+            files=sum(o.files for o in objects),
+            file_bytes=sum(o.file_bytes for o in objects),
         )
 
 

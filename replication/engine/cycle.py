@@ -15,11 +15,11 @@ from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavai
 from replication.engine.capture import Capturer
 from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
-from replication.engine.feeds import sync_feeds_and_files
+from replication.engine.feeds import FeedReport, FeedSync
 from replication.engine.health import cycle_failed, cycle_succeeded
 from replication.engine.lease import LeaseLost, connection_lease, request_cycle
 from replication.engine.plans import build_plans, opposite
-from replication.engine.runs import recorded_run
+from replication.engine.runs import RunCounter, recorded_run
 from replication.engine.users import sync_users
 from replication.models import Direction, RecordLink
 from synclog.models import SyncRun
@@ -196,18 +196,32 @@ def _sync_users(ctx: EngineContext, connection: Connection, report: CycleReport)
 def _sync_feeds(
     ctx: EngineContext, connection: Connection, direction: str, since: datetime, report: CycleReport
 ) -> None:
-    """Feeds, files and attachments of the linked records (`feeds.py`), after the records. A
-    failed call leaves the step's cursor where it was: the next cycle looks at the same window."""
+    """Feeds, files and attachments of the linked records (`feeds.py`), after the records, in a
+    run of their own that counts what was written and the files and bytes sent. A failed call
+    leaves the step's cursor where it was: the next cycle looks at the same window."""
     connection.refresh_from_db()
     if connection.status != Connection.Status.ACTIVE:
         return
     try:
-        report.written += sync_feeds_and_files(ctx, connection, direction, since).written
+        with recorded_run(connection, SyncRun.Kind.FEEDS, direction) as counter:
+            step = FeedSync(ctx, connection, direction, run=counter.run)
+            before = ctx.api_calls()
+            try:
+                step.run(since)
+            finally:
+                _count_feeds(counter, step.report, ctx.api_calls() - before)
+                report.written += step.report.written
     except SalesforceApiError as exc:
         logger.warning(
             "feed sync %s of connection %s failed: %s", direction, connection.pk, safe_message(str(exc))
         )
         report.suspended = _suspend_if_unavailable(connection, exc) or report.suspended
+
+
+def _count_feeds(counter: RunCounter, feeds: FeedReport, api_calls: int) -> None:
+    """A files-over-the-limit skip is a Failed log entry of the run: it counts as failed."""
+    counter.succeeded, counter.failed = feeds.written, feeds.failed + feeds.skipped
+    counter.files, counter.file_bytes, counter.api_calls = feeds.files, feeds.bytes, api_calls
 
 
 def _suspend_if_unavailable(connection: Connection, exc: SalesforceApiError) -> bool:

@@ -1,12 +1,19 @@
 """Sync Feeds: the feed posts, comments, files and attachments of linked records follow them.
 
 With the connection's *Sync Feeds and Audit Fields* on, each direction runs this step after its
-records are applied (`sync_feeds_and_files`). The parents it looks at are the linked records the
-direction just wrote, and the parents of the feed items, comments, file versions and attachments
-changed in the source since the step's cursor (`ChangeCursor` "FeedItem" of the direction, the
-org's time of its last look less 5 s). For those parents, in chunks, one composite call reads
+records are applied (`FeedSync.run`, in a "Feeds and files" SyncRun of its own). The parents it
+looks at are the linked records the direction just wrote, and the parents of the feed items,
+comments, file versions and attachments changed in the source since the step's cursor
+(`ChangeCursor` "FeedItem" of the direction, the org's time of its last look less 5 s). For those
+parents, in chunks, one composite call reads
 their posts, comments, file links and attachments, another their files' latest versions; then
 files (`files.py`), posts, comments and attachments the target lacks are written.
+
+Bulk sync runs the same step for the records it copied (`sync_feeds_of_copies`), with its
+cutoff date applied to the children too: posts, attachments and files last modified, and comments
+created, on or after the cutoff travel; older ones stay behind (a file post whose file stayed
+behind stays behind with it). The step counts the bodies it sent and their bytes (`FeedReport`),
+which the run's `SyncRun` (and a bulk sync's progress) shows.
 
 Identity: each pair (origin, copy) is a `RecordLink` under the child's object name. A child with
 a link in either role — an origin already sent, or a copy orgsync wrote — is never written again,
@@ -19,9 +26,10 @@ deletes (and an undelete restores) its children itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.db import transaction
 from django.utils import timezone
@@ -41,6 +49,7 @@ from replication.engine.links import LinkIndex, LinkWrite, chunks
 from replication.engine.plans import AUDIT_FIELDS, AUDIT_USER_FIELDS
 from replication.models import ChangeCursor, Direction, OwnerStrategy, QueueAction, RecordLink
 from replication.owners import OwnerResolver, soql_string
+from synclog.models import SyncRun
 from synclog.services import log_attempt_failed
 
 logger = logging.getLogger(__name__)
@@ -56,6 +65,13 @@ DOC_LINK_FIELDS = "Id, ContentDocumentId, LinkedEntityId, ShareType, Visibility"
 ATTACHMENT_FIELDS = "Id, ParentId, Name, ContentType, Description, IsPrivate, BodyLength"
 AUTHORED = ", CreatedById, CreatedDate"
 DOCUMENT_PARENTS = "SELECT LinkedEntityId FROM ContentDocumentLink WHERE ContentDocumentId IN ({})"
+# A bulk sync's cutoff, per child: Salesforce keeps no LastModifiedDate on FeedComment.
+CUTOFF_FIELDS = {
+    "FeedItem": "LastModifiedDate",
+    "FeedComment": "CreatedDate",
+    "Attachment": "LastModifiedDate",
+    "ContentVersion": "LastModifiedDate",
+}
 
 
 @dataclass
@@ -63,6 +79,8 @@ class FeedReport:
     written: int = 0
     skipped: int = 0  # over the file size limit
     failed: int = 0
+    files: int = 0  # file and attachment bodies sent
+    bytes: int = 0  # their size
 
 
 @dataclass
@@ -78,18 +96,36 @@ class Chunk:
     related: dict[str, str] = field(default_factory=dict)  # a post's version Id → its document Id
 
 
-def sync_feeds_and_files(
-    ctx: EngineContext, connection: Connection, direction: str, since: datetime
+def sync_feeds_of_copies(
+    ctx: EngineContext,
+    connection: Connection,
+    direction: str,
+    parents: Iterable[tuple[str, str]],
+    *,
+    cutoff: datetime | None,
+    run: SyncRun | None = None,
+    after_chunk: Callable[[FeedReport], None] | None = None,
 ) -> FeedReport:
-    """The step after a direction's apply (`since`: when it started); the cycle runs it only
-    for connections with Sync Feeds on."""
-    return FeedSync(ctx, connection, direction).run(since)
+    """Bulk sync's step: the feeds and files of `parents` ((source Id, copy Id) pairs, read
+    lazily, 200 at a time) changed on or after `cutoff` (None: all of them). `after_chunk` is
+    called with the running totals after each chunk; failures are logged in `run`."""
+    return FeedSync(ctx, connection, direction, cutoff=cutoff, run=run).sync_parents(
+        parents, after_chunk=after_chunk
+    )
 
 
 class FeedSync:
     """One direction's step: reads in the source, writes in the target, links in between."""
 
-    def __init__(self, ctx: EngineContext, connection: Connection, direction: str) -> None:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        connection: Connection,
+        direction: str,
+        *,
+        cutoff: datetime | None = None,
+        run: SyncRun | None = None,
+    ) -> None:
         forward = direction == Direction.PRIMARY_TO_SECONDARY
         source_org, target_org = (
             (connection.primary_org, connection.secondary_org)
@@ -97,6 +133,7 @@ class FeedSync:
             else (connection.secondary_org, connection.primary_org)
         )
         self.ctx, self.connection, self.direction = ctx, connection, direction
+        self.cutoff, self.run_row = cutoff, run
         self.source, self.target = ctx.client(source_org), ctx.client(target_org)
         self.links = LinkIndex(connection, direction)
         self.report = FeedReport()
@@ -118,14 +155,34 @@ class FeedSync:
         touched = self._touched(start)
         looked_at = self.source.last_server_time or cursor.server_time
         parents = self._linked_parents(touched, since)
-        for ids in chunks(sorted(parents), ID_CHUNK):
-            chunk = self._read(Chunk({i: parents[i] for i in ids}))
+        self.sync_parents(sorted(parents.items()))
+        ChangeCursor.objects.filter(pk=cursor.pk).update(server_time=looked_at)
+        return self.report
+
+    def sync_parents(
+        self,
+        parents: Iterable[tuple[str, str]],
+        after_chunk: Callable[[FeedReport], None] | None = None,
+    ) -> FeedReport:
+        """The children of (source Id, copy Id) pairs, a chunk of 200 parents at a time (the
+        links of one chunk's children are let go before the next: memory stays flat)."""
+        pairs = iter(parents)
+        while part := dict(islice(pairs, ID_CHUNK)):
+            self.links = LinkIndex(self.connection, self.direction)
+            chunk = self._read(Chunk(part))
             files.sync_documents(self, chunk)
             self._sync_items(chunk)
             self._sync_comments(chunk)
             files.sync_attachments(self, chunk)
-        ChangeCursor.objects.filter(pk=cursor.pk).update(server_time=looked_at)
+            if after_chunk is not None:
+                after_chunk(self.report)
         return self.report
+
+    def since(self, sobject: str) -> str:
+        """The cutoff as a SOQL condition on `sobject` (empty without a cutoff)."""
+        if self.cutoff is None:
+            return ""
+        return f" AND {CUTOFF_FIELDS[sobject]} >= {soql_datetime(self.cutoff)}"
 
     # --- what to look at -------------------------------------------------------------------
     def _touched(self, start: datetime) -> set[str]:
@@ -162,12 +219,13 @@ class FeedSync:
     # --- reading ---------------------------------------------------------------------------
     def _read(self, chunk: Chunk) -> Chunk:
         ids = ",".join(soql_string(i) for i in chunk.parents)
+        item, comment, attachment = (self.since(o) for o in ("FeedItem", "FeedComment", "Attachment"))
         chunk.items, chunk.comments, chunk.doc_links, chunk.attachments = self.query(
             [
-                f"SELECT {FEED_ITEM_FIELDS}{AUTHORED} FROM FeedItem WHERE ParentId IN ({ids})",
-                f"SELECT {COMMENT_FIELDS}{AUTHORED} FROM FeedComment WHERE ParentId IN ({ids})",
+                f"SELECT {FEED_ITEM_FIELDS}{AUTHORED} FROM FeedItem WHERE ParentId IN ({ids}){item}",
+                f"SELECT {COMMENT_FIELDS}{AUTHORED} FROM FeedComment WHERE ParentId IN ({ids}){comment}",
                 f"SELECT {DOC_LINK_FIELDS} FROM ContentDocumentLink WHERE LinkedEntityId IN ({ids})",
-                f"SELECT {ATTACHMENT_FIELDS}{AUTHORED} FROM Attachment WHERE ParentId IN ({ids})",
+                f"SELECT {ATTACHMENT_FIELDS}{AUTHORED} FROM Attachment WHERE ParentId IN ({ids}){attachment}",
             ]
         )
         files.read_versions(self, chunk)
@@ -316,4 +374,5 @@ class FeedSync:
             message=message,
             attempt=1,
             final=True,
+            run=self.run_row,
         )

@@ -6,7 +6,8 @@ sent again as a new version of the copy only when the source's latest version is
 recorded and its checksum differs (a new version with the same bytes is only recorded). Each
 `ContentDocumentLink` of a document to a linked record is shared on the copy (linked by its Id),
 and each legacy `Attachment` is copied once. A body moves in one call each way, streamed through a
-temporary file (`SalesforceClient.download_blob`, `upload_blob`), never held whole in memory.
+temporary file (`SalesforceClient.download_blob`, `upload_blob`), never held whole in memory;
+each body sent counts in `FeedReport.files` and its size in `.bytes`.
 Bodies over `ORGSYNC_FILE_SIZE_LIMIT_MB` are skipped with a Failed sync log entry FILE_TOO_LARGE.
 """
 
@@ -28,17 +29,18 @@ VERSION_FIELDS = (
     "Id, ContentDocumentId, Title, PathOnClient, Description, Checksum, ContentSize, CreatedById, CreatedDate"
 )
 LATEST_VERSIONS = (
-    f"SELECT {VERSION_FIELDS} FROM ContentVersion WHERE IsLatest = true AND ContentDocumentId IN ({{}})"
+    "SELECT {fields} FROM ContentVersion WHERE IsLatest = true{since} AND ContentDocumentId IN ({{}})"
 )
 POST_VERSIONS = "SELECT Id, ContentDocumentId FROM ContentVersion WHERE Id IN ({})"
 
 
 def read_versions(step: FeedSync, chunk: Chunk) -> None:
-    """The latest version of each document shared on the chunk's parents, and the document of
-    each version a post or comment carries."""
+    """The latest version of each document shared on the chunk's parents (a bulk sync's: if it
+    changed on or after the cutoff), and the document of each version a post or comment carries."""
     docs = {link["ContentDocumentId"] for link in chunk.doc_links}
     posted = {r["RelatedRecordId"] for r in (*chunk.items, *chunk.comments) if r.get("RelatedRecordId")}
-    chunk.versions = {v["ContentDocumentId"]: v for v in step.query_in(step.source, LATEST_VERSIONS, docs)}
+    latest = LATEST_VERSIONS.format(fields=VERSION_FIELDS, since=step.since("ContentVersion"))
+    chunk.versions = {v["ContentDocumentId"]: v for v in step.query_in(step.source, latest, docs)}
     chunk.related = {
         v["Id"]: v["ContentDocumentId"] for v in step.query_in(step.source, POST_VERSIONS, posted)
     }
@@ -154,13 +156,16 @@ def _transfer(step: FeedSync, source: dict, sobject: str, field: str, values: di
     filename = values.get("PathOnClient") or values.get("Name") or source["Id"]
     with tempfile.TemporaryFile() as spool:
         step.ctx.fence()
-        step.source.download_blob(sobject, source["Id"], field, spool)
+        sent = step.source.download_blob(sobject, source["Id"], field, spool)
         step.ctx.fence()
         try:
-            return step.target.upload_blob(sobject, present(values), field, filename, spool)
+            copy = step.target.upload_blob(sobject, present(values), field, filename, spool)
         except PermanentError as exc:
             step.failed(*logged_as, exc.error_code, str(exc))
             return None
+    step.report.files += 1
+    step.report.bytes += sent
+    return copy
 
 
 def _over_limit(step: FeedSync, sobject: str, source_id: str, size: int) -> bool:

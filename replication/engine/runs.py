@@ -18,7 +18,7 @@ class RunCounter:
     def __init__(self, run: SyncRun) -> None:
         self.run = run
         self.processed = self.succeeded = self.failed = self.filtered_out = self.skipped = 0
-        self.api_calls = 0
+        self.api_calls = self.files = self.file_bytes = 0
 
     def flush(self, *, outcome: str, error: str = "") -> None:
         SyncRun.objects.filter(pk=self.run.pk).update(
@@ -28,6 +28,8 @@ class RunCounter:
             filtered_out=F("filtered_out") + self.filtered_out,
             skipped=F("skipped") + self.skipped,
             api_calls=F("api_calls") + self.api_calls,
+            files=F("files") + self.files,
+            file_bytes=F("file_bytes") + self.file_bytes,
             outcome=outcome,
             error=error[:1000],
             finished_at=timezone.now(),

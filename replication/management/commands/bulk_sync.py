@@ -8,6 +8,7 @@ from datetime import datetime, time
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from rich import box
 from rich.console import Console
@@ -137,8 +138,10 @@ class Command(BaseCommand):
 
 
 def summary_table(bulk: BulkSync) -> Table:
-    """One row per object, in apply order; dry runs say what *would* happen."""
+    """One row per object, in apply order; dry runs say what *would* happen. With Sync Feeds on,
+    the files and attachments each object's records brought, and their bytes."""
     would = "would " if bulk.dry_run else ""
+    feeds = bulk.connection.sync_feeds_and_audit_fields
     table = Table(title=f"{bulk}", box=box.SIMPLE_HEAD)
     table.add_column("object")
     table.add_column("path")
@@ -150,11 +153,21 @@ def summary_table(bulk: BulkSync) -> Table:
         "failed",
         "held back",
         f"{would}queue",
+        *(("files", "bytes") if feeds else ()),
         "API calls",
     ):
         table.add_column(heading, justify="right")
     for obj in bulk.sync_objects.all():
-        counts = (obj.inserted, obj.linked, obj.skipped, obj.failed, obj.held_back, obj.queued, obj.api_calls)
+        counts = (
+            obj.inserted,
+            obj.linked,
+            obj.skipped,
+            obj.failed,
+            obj.held_back,
+            obj.queued,
+            *((obj.files, obj.file_bytes) if feeds else ()),
+            obj.api_calls,
+        )
         table.add_row(
             obj.source_object,
             obj.path or "—",
@@ -224,9 +237,10 @@ class _Lines:
 
 def _counts(obj: BulkSyncObject, dry_run: bool) -> str:
     insert, link = ("would insert", "would link") if dry_run else ("inserted", "linked")
+    files = f", files {obj.files:,} ({filesizeformat(obj.file_bytes)})" if obj.files else ""
     return (
         f"{insert} {obj.inserted:,}, {link} {obj.linked:,}, skipped {obj.skipped:,}, "
-        f"failed {obj.failed:,}, held back {obj.held_back:,}"
+        f"failed {obj.failed:,}, held back {obj.held_back:,}{files}"
     )
 
 
