@@ -164,6 +164,30 @@ class RecordLink(models.Model):
         return f"{self.primary_object} {self.primary_id} ⇄ {self.secondary_id}"
 
 
+class PendingChildCopy(models.Model):
+    """A feed child (post, comment, file share, file or attachment) a Sync Feeds step is about to
+    copy. The orgs have no identity field on these objects, so this row is written before the
+    copy and deleted in the transaction that links it: one left behind means a worker died in
+    between, and the next step looks for the copy in the target before writing it again."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    source_object = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=18)
+    parent_id = models.CharField(max_length=18, help_text="The source record the child belongs to.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "direction", "source_id"], name="replication_pending_child_copy"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_object} {self.source_id} ({self.get_direction_display()})"
+
+
 class QueueAction(models.TextChoices):
     """The Organization Sync record queue's Action values orgsync uses."""
 

@@ -42,11 +42,11 @@ from connections.client import (
 )
 from connections.client_errors import RecordError, RecordResult
 from connections.models import Connection
-from replication.engine import files
+from replication.engine import child_copies, files
 from replication.engine.capture import INITIAL_LOOKBACK, soql_datetime
 from replication.engine.context import EngineContext
 from replication.engine.links import LinkIndex, LinkWrite, chunks
-from replication.engine.plans import AUDIT_FIELDS, AUDIT_USER_FIELDS
+from replication.engine.plans import AUDIT_FIELDS, AUDIT_USER_FIELDS, opposite
 from replication.models import ChangeCursor, Direction, OwnerStrategy, QueueAction, RecordLink
 from replication.owners import OwnerResolver, soql_string
 from synclog.models import SyncRun
@@ -148,6 +148,7 @@ class FeedSync:
         )
 
     def run(self, since: datetime) -> FeedReport:
+        self._recover_other_direction()
         cursor, _ = ChangeCursor.objects.get_or_create(
             connection=self.connection, direction=self.direction, source_object=CURSOR_OBJECT
         )
@@ -158,6 +159,22 @@ class FeedSync:
         self.sync_parents(sorted(parents.items()))
         ChangeCursor.objects.filter(pk=cursor.pk).update(server_time=looked_at)
         return self.report
+
+    def _recover_other_direction(self) -> None:
+        """A worker that died while the other direction copied children into this direction's
+        source may have left copies it did not link. That direction's step runs first for
+        their parents, so they are linked (or written) before this direction could take one
+        for a child of its own and send it back."""
+        other = opposite(self.direction)
+        parents = child_copies.parents_in_flight(self.connection.pk, other)
+        if not parents:
+            return
+        step = FeedSync(self.ctx, self.connection, other, run=self.run_row)
+        step.links.load(parents)
+        step.sync_parents([(p, step.links.target_of(p)) for p in sorted(parents) if step.links.target_of(p)])
+        child_copies.forget_parents(self.connection.pk, other, parents)
+        for name in ("written", "failed", "skipped", "files", "bytes"):
+            setattr(self.report, name, getattr(self.report, name) + getattr(step.report, name))
 
     def sync_parents(
         self,
@@ -327,8 +344,11 @@ class FeedSync:
 
     # --- writing ---------------------------------------------------------------------------
     def create(self, sobject: str, rows: list[tuple[dict, dict]]) -> None:
-        """Insert the copies (1,000 per composite call) and link each written one to its origin."""
+        """Insert the copies (1,000 per composite call) and link each written one to its origin
+        (a copy a dead worker wrote and did not link is linked instead: `child_copies.py`)."""
+        rows = self.recover(sobject, rows)
         for group in chunks(rows, COLLECTION * MAX_COMPOSITE_COLLECTIONS):
+            child_copies.announce(self, sobject, [(s["Id"], child_copies.parent_of(s)) for s, _ in group])
             writes = [
                 CollectionWrite(
                     "POST",
@@ -339,21 +359,37 @@ class FeedSync:
             ]
             self.ctx.fence()
             results = [r for answer in self.target.composite_collections(writes) for r in answer]
+            self.ctx.checkpoint("feeds.written")
             self._record(
                 sobject, [(source, result) for (source, _), result in zip(group, results, strict=True)]
             )
 
+    def recover(self, sobject: str, rows: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:
+        """The rows still to write: those a dead worker copied already are linked to the copy."""
+        pending = child_copies.in_flight(self, [source["Id"] for source, _ in rows])
+        if not pending:
+            return rows
+        wanted = {s["Id"]: v for s, v in rows if s["Id"] in pending}
+        found = child_copies.find_copies(self, sobject, wanted)
+        self.save(
+            [LinkWrite(sobject, i, sobject, copy["Id"], "") for i, copy in found.items()], settled=pending
+        )
+        return [(source, values) for source, values in rows if source["Id"] not in found]
+
     def _record(self, sobject: str, outcomes: list[tuple[dict, RecordResult]]) -> None:
         written = [LinkWrite(sobject, s["Id"], sobject, r.id, "") for s, r in outcomes if r.success]
-        self.save(written)
+        self.save(written, settled=[source["Id"] for source, _ in outcomes])
         for source, result in outcomes:
             if not result.success:
                 error = result.errors[0] if result.errors else RecordError("", "")
                 self.failed(sobject, source["Id"], error.status_code, error.message)
 
-    def save(self, writes: list[LinkWrite]) -> None:
+    def save(self, writes: list[LinkWrite], settled: Iterable[str] = ()) -> None:
+        """Link the copies written; the children `settled` (written or refused) are no longer
+        in flight, in the same transaction."""
         with transaction.atomic():
             saved = self.links.save_links(writes)
+            child_copies.settle(self, [*settled, *(w.source_id for w in writes)])
         self.links.remember(saved)
         self.report.written += len(writes)
 

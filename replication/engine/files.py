@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from connections.client_errors import PermanentError
+from replication.engine import child_copies
 from replication.engine.links import LinkWrite
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def read_versions(step: FeedSync, chunk: Chunk) -> None:
 
 def sync_documents(step: FeedSync, chunk: Chunk) -> None:
     """New files, then new versions, then the shares of files on the chunk's parents."""
-    _send_new(step, [v for doc, v in chunk.versions.items() if step.links.get(doc) is None])
+    _send_new(step, chunk, [v for doc, v in chunk.versions.items() if step.links.get(doc) is None])
     for doc, version in chunk.versions.items():
         link = step.links.get(doc)
         if link is not None:  # a file sent just now has its version recorded: nothing to do
@@ -56,10 +57,21 @@ def sync_documents(step: FeedSync, chunk: Chunk) -> None:
     _share(step, chunk)
 
 
-def _send_new(step: FeedSync, versions: list[dict]) -> None:
-    """Upload each file (one call each way), then read the copies' documents in one call."""
-    uploaded: dict[str, dict] = {}
+def _send_new(step: FeedSync, chunk: Chunk, versions: list[dict]) -> None:
+    """Upload each file (one call each way), then read the copies' documents in one call. A
+    file a dead worker uploaded and did not link is found by its checksum instead
+    (`child_copies.py`)."""
+    uploaded = {copy["Id"]: version for copy, version in _recovered(step, versions)}
+    recovered = {version["ContentDocumentId"] for version in uploaded.values()}
+    shared_on = {share["ContentDocumentId"]: share["LinkedEntityId"] for share in chunk.doc_links}
+    child_copies.announce(
+        step,
+        "ContentDocument",
+        [(v["ContentDocumentId"], shared_on.get(v["ContentDocumentId"], "")) for v in versions],
+    )
     for version in versions:
+        if version["ContentDocumentId"] in recovered:
+            continue
         values = {
             "Title": version.get("Title"),
             "PathOnClient": version["PathOnClient"],
@@ -70,7 +82,20 @@ def _send_new(step: FeedSync, versions: list[dict]) -> None:
         if copy:
             uploaded[copy] = version
     copies = step.query_in(step.target, POST_VERSIONS, uploaded)
-    step.save([_document_write(uploaded[c["Id"]], c["ContentDocumentId"], c["Id"]) for c in copies])
+    step.save(
+        [_document_write(uploaded[c["Id"]], c["ContentDocumentId"], c["Id"]) for c in copies],
+        settled=[v["ContentDocumentId"] for v in versions],
+    )
+
+
+def _recovered(step: FeedSync, versions: list[dict]) -> list[tuple[dict, dict]]:
+    """(copy version, source version) of the files a dead worker uploaded and did not link."""
+    pending = child_copies.in_flight(step, [v["ContentDocumentId"] for v in versions])
+    wanted = {v["ContentDocumentId"]: v for v in versions if v["ContentDocumentId"] in pending}
+    if not wanted:
+        return []
+    found = child_copies.find_copies(step, "ContentVersion", wanted)
+    return [(copy, wanted[doc]) for doc, copy in found.items()]
 
 
 def _send_version(step: FeedSync, version: dict, link) -> None:
@@ -126,6 +151,9 @@ def _share(step: FeedSync, chunk: Chunk) -> None:
 
 
 def sync_attachments(step: FeedSync, chunk: Chunk) -> None:
+    """Each attachment the copy lacks, body and all (one call each way); one a dead worker
+    copied and did not link is linked instead (`child_copies.py`)."""
+    rows = []
     for attachment in chunk.attachments:
         if step.links.get(attachment["Id"]):
             continue
@@ -137,9 +165,16 @@ def sync_attachments(step: FeedSync, chunk: Chunk) -> None:
             "IsPrivate": attachment.get("IsPrivate"),
             **step.audit("Attachment", attachment),
         }
+        rows.append((attachment, values))
+    fingerprints = [(a, {**v, "BodyLength": a.get("BodyLength")}) for a, v in rows]
+    left = {a["Id"] for a, _ in step.recover("Attachment", fingerprints)}
+    for attachment, values in rows:
+        if attachment["Id"] not in left:
+            continue
+        child_copies.announce(step, "Attachment", [(attachment["Id"], attachment["ParentId"])])
         copy = _transfer(step, attachment, "Attachment", "Body", values)
-        if copy:
-            step.save([LinkWrite("Attachment", attachment["Id"], "Attachment", copy, "")])
+        written = [LinkWrite("Attachment", attachment["Id"], "Attachment", copy, "")] if copy else []
+        step.save(written, settled=[attachment["Id"]])
 
 
 def _transfer(step: FeedSync, source: dict, sobject: str, field: str, values: dict) -> str | None:
@@ -160,6 +195,7 @@ def _transfer(step: FeedSync, source: dict, sobject: str, field: str, values: di
         step.ctx.fence()
         try:
             copy = step.target.upload_blob(sobject, present(values), field, filename, spool)
+            step.ctx.checkpoint("feeds.written")
         except PermanentError as exc:
             step.failed(*logged_as, exc.error_code, str(exc))
             return None
