@@ -152,12 +152,16 @@ class FeedSync:
         cursor, _ = ChangeCursor.objects.get_or_create(
             connection=self.connection, direction=self.direction, source_object=CURSOR_OBJECT
         )
-        start = (cursor.server_time or timezone.now() - INITIAL_LOOKBACK) - OVERLAP
+        started = timezone.now()
+        start = (cursor.server_time or started - INITIAL_LOOKBACK) - OVERLAP
         touched = self._touched(start)
         looked_at = self.source.last_server_time or cursor.server_time
-        parents = self._linked_parents(touched, since)
+        # Records linked since the last step that finished began, not only by this cycle's
+        # apply: a link a killed cycle saved, or one capture made, brings its older children too.
+        parents = self._linked_parents(touched, min(since, cursor.updated_at))
         self.sync_parents(sorted(parents.items()))
-        ChangeCursor.objects.filter(pk=cursor.pk).update(server_time=looked_at)
+        # `updated_at`: when the run this cursor records began (this database's clock).
+        ChangeCursor.objects.filter(pk=cursor.pk).update(server_time=looked_at, updated_at=started)
         return self.report
 
     def _recover_other_direction(self) -> None:

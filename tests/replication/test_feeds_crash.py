@@ -4,10 +4,13 @@ direction, and never sent back as a child of the other org's own. Each test ends
 what both orgs hold under the record pair (`test_feeds_files.snapshot`)."""
 
 import pytest
+from django.utils import timezone
 
 from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
+from replication.engine.feeds import FeedSync
 from replication.models import Direction, PendingChildCopy, RecordLink
+from replication.services.links import links_rebuild
 from tests.replication.test_engine_integrity import InjectedCrash, expire_lease
 from tests.replication.test_feeds_files import assert_same, create, feeds, query, synced_account, upload
 
@@ -83,3 +86,23 @@ def test_a_child_announced_but_never_written_is_written_once(feeds):
     held = assert_same(feeds, account, copy)
     assert [p[1] for p in held["posts"]] == ["Signed"]
     assert not PendingChildCopy.objects.exists()
+
+
+def test_a_record_linked_outside_apply_brings_its_older_posts(feeds, sfemu_server):
+    """A link saved by something other than the cycle's own apply (here `rebuild_links` after
+    the ledger was lost; a killed cycle's link, or one the other direction made, is another)
+    brings the record's posts, even ones older than the step's window."""
+    account, copy = synced_account(feeds)
+    create(feeds.primary, "FeedItem", {"ParentId": account, "Body": "Before the ledger was lost"})
+    RecordLink.objects.filter(connection=feeds.connection).delete()
+    sfemu_server.clock.advance(seconds=60)
+    ctx = EngineContext(worker="w")
+    step = FeedSync(ctx, feeds.connection, Direction.PRIMARY_TO_SECONDARY)
+    step.run(since=timezone.now())  # no link: nothing to send the post to; the window moves on
+    assert query(feeds.secondary, f"SELECT Id FROM FeedItem WHERE ParentId = '{copy}'") == []
+    links_rebuild(connection=feeds.connection)
+    # the next step, after an apply that wrote nothing (it began after the rebuild)
+    FeedSync(ctx, feeds.connection, Direction.PRIMARY_TO_SECONDARY).run(since=timezone.now())
+
+    held = assert_same(feeds, account, copy)
+    assert [p[1] for p in held["posts"]] == ["Before the ledger was lost"]
