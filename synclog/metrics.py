@@ -153,6 +153,18 @@ def exposition(
             ((conn(s), s.success.rate) for s in stats if s.success.rate is not None),
         ),
         *family(
+            "orgsync_files_sent_24h",
+            "gauge",
+            "File and attachment bodies Sync Feeds sent in the runs of the last 24 hours.",
+            ((conn(s), s.files.files) for s in stats),
+        ),
+        *family(
+            "orgsync_file_bytes_sent_24h",
+            "gauge",
+            "Bytes of those files.",
+            ((conn(s), s.files.bytes) for s in stats),
+        ),
+        *family(
             "orgsync_reconcile_differences",
             "gauge",
             "Differences the latest completed reconcile found, by class (absent before one completed).",

@@ -113,3 +113,14 @@ def test_runs_list_and_run_page_show_files_and_bytes(client):
     assert "Feeds and files" in listing
     page = client.get(reverse("admin:synclog_syncrun_change", args=[fed.pk])).content.decode()
     assert "3.0\xa0MB" in page and "File bytes" in page
+
+
+@pytest.mark.django_db
+def test_metrics_expose_files_and_bytes_per_connection(client, settings):
+    settings.ORGSYNC_METRICS_TOKEN = "t0ken"
+    connection = runs_with_files()
+    quiet = SyncRunFactory(kind=SyncRun.Kind.APPLY).connection
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer t0ken").content.decode()
+    assert f'orgsync_files_sent_24h{{connection="{connection.name}"}} 5' in text
+    assert f'orgsync_file_bytes_sent_24h{{connection="{connection.name}"}} {3 * MB + 15}' in text
+    assert f'orgsync_files_sent_24h{{connection="{quiet.name}"}} 0' in text
