@@ -8,6 +8,6 @@ class ReplicationConfig(AppConfig):
     verbose_name = "Replication"
 
     def ready(self) -> None:
-        from replication import admin_sections
+        from replication import admin_sections, receivers  # noqa: F401 (receivers: connected on import)
 
         admin_sections.register()  # its part of the connection page (connections.admin_sections)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from connections.errors import ConnectionsError, IllegalTransition, InvalidConnection
 from connections.models import Connection, Org
+from connections.signals import connection_paused_or_resumed
 from synclog.models import ConnectionEvent
 
 Status = Connection.Status
@@ -155,11 +156,7 @@ def connection_suspend(
     connection.save(update_fields=["status", "suspension", "updated_at"])
     kind = Kind.SUSPENDED if automatic else Kind.ADMIN_SUSPENDED
     event = ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor, detail=reason[:500])
-    # As in Organization Sync, the record queue shows it among the records (lazy: replication
-    # depends on connections, not the other way round).
-    from replication.engine.queue import enqueue_connection_event
-
-    enqueue_connection_event(event)
+    connection_paused_or_resumed.send(sender=Connection, event=event)  # the record queue marks it
     return connection
 
 
@@ -182,9 +179,8 @@ def connection_resume(
     connection.suspension = Connection.Suspension.NONE
     connection.save(update_fields=["status", "suspension", "updated_at"])
     kind = Kind.RESUMED if automatic else Kind.ADMIN_RESUMED
-    from replication.engine.queue import enqueue_connection_event  # lazy, as in connection_suspend
-
-    enqueue_connection_event(ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor))
+    event = ConnectionEvent.objects.create(connection=connection, kind=kind, actor=actor)
+    connection_paused_or_resumed.send(sender=Connection, event=event)
     return connection
 
 
