@@ -13,8 +13,7 @@ from django.views.decorators.http import require_POST
 from connections import admin_sections, invitations, services
 from connections.errors import ConnectionsError
 from connections.forms import INVITE_FIELDS, ConnectionForm, OrgForm
-from connections.models import Connection, Org, PartnerInvitation
-from synclog.models import ConnectionEvent
+from connections.models import Connection, ConnectionEvent, Org, PartnerInvitation
 
 MANAGE = "connections.manage_connections"
 

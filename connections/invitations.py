@@ -30,7 +30,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from connections import oauth
 from connections.errors import ConnectionsError
-from connections.models import Connection, Org, PartnerInvitation
+from connections.models import Connection, ConnectionEvent, Org, PartnerInvitation
 from connections.services import (
     connection_accept,
     connection_deactivate,
@@ -39,7 +39,6 @@ from connections.services import (
     org_finish_oauth,
     org_start_oauth,
 )
-from synclog.models import ConnectionEvent
 
 SALT = "orgsync.connections.partner-invitation"
 PURPOSE_PREFIX = "partner-invitation:"

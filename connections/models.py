@@ -201,6 +201,57 @@ class Connection(models.Model):
         return self.direction == self.Direction.TWO_WAY
 
 
+class ConnectionEvent(models.Model):
+    """One line of a connection's history, with who did it (none for automatic events)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Connection Created"
+        ACCEPTED = "accepted", "Connection Accepted"
+        STATUS_CHANGED = "status_changed", "Status Changed"
+        ADMIN_SUSPENDED = "admin_suspended", "Connection Admin Suspended"
+        ADMIN_RESUMED = "admin_resumed", "Connection Admin Resumed"
+        SUSPENDED = "suspended", "Connection Suspended"
+        RESUMED = "resumed", "Connection Resumed"
+        OPTION_CHANGED = "option_changed", "Option Changed"
+        OWNER_CHANGED = "owner_changed", "Owner Changed"
+        DEACTIVATED = "deactivated", "Connection Deactivate"
+        OBJECT_PUBLISHED = "object_published", "Object Published"
+        OBJECT_UNPUBLISHED = "object_unpublished", "Object Unpublished"
+        FIELD_PUBLISHED = "field_published", "Field Published"
+        FIELD_UNPUBLISHED = "field_unpublished", "Field Unpublished"
+        OBJECT_SUBSCRIBED = "object_subscribed", "Object Subscribed"
+        MAPPING_CHANGED = "mapping_changed", "Field Mapping Changed"
+        FILTER_CHANGED = "filter_changed", "Filter Changed"
+        METADATA_SYNC = "metadata_sync", "Metadata Sync"
+        RECONCILE_REPAIRED = "reconcile_repaired", "Reconcile Repair"
+        INVITATION_SENT = "invitation_sent", "Invitation Sent"
+        INVITATION_RESENT = "invitation_resent", "Invitation Resent"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation Revoked"
+        INVITATION_EXPIRED = "invitation_expired", "Invitation Expired"
+        INVITATION_SIGNED_IN = "invitation_signed_in", "Invitation: Partner Signed In"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation Accepted"
+        INVITATION_DECLINED = "invitation_declined", "Invitation Declined"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind)
+    detail = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        get_latest_by = "at"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def actor_display(self) -> str:
+        return self.actor.get_username() if self.actor else "orgsync (automatic)"
+
+
 class PartnerInvitation(models.Model):
     """Salesforce to Salesforce's invitation: a partner contact is asked by email to connect
     their own org as the connection's secondary org (a placeholder Org until they sign in)."""

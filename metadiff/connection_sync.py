@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 from connections.client import SalesforceClient
 from connections.errors import ConnectionsError, IllegalTransition
 from connections.metadata_api import MetadataType, Waiter
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from connections.services import connection_advance_setup
 from metadiff import services
 from metadiff.compare import Component, ComponentDiff, Key, State, compare
@@ -32,7 +32,6 @@ from metadiff.gaps import connection_metadata_gaps, target_object
 from metadiff.models import ConnectionMetadataSync, Deployment, DiffRun, OrgDifference
 from metadiff.retrieve import parse_zip
 from replication.models import Direction, PublishedObject
-from synclog.models import ConnectionEvent
 
 logger = logging.getLogger(__name__)
 

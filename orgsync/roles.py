@@ -24,9 +24,9 @@ CUSTOM_PERMISSIONS = (
 
 # Sync Operators watch and retry; they change nothing else.
 OPERATOR_PERMISSIONS = {
-    "connections": ("view_org", "view_connection"),
+    "connections": ("view_org", "view_connection", "view_connectionevent"),
     "replication": ("view_recordqueueitem", "retry_recordqueueitem", "view_reconcilerun"),
-    "synclog": ("view_synclog", "view_syncrun", "view_connectionevent", "retry_failed"),
+    "synclog": ("view_synclog", "view_syncrun", "retry_failed"),
 }
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from connections.admin import ManageConnectionsPermission
 from connections.client_errors import SalesforceApiError
+from connections.models import ConnectionEvent
 from replication import services
 from replication.errors import ReplicationError
 from replication.filter_syntax import conditions_from_json, format_lines
@@ -31,7 +32,6 @@ from replication.services.publication import (
     publication_disconnect_preview,
     publication_refresh_fields,
 )
-from synclog.models import ConnectionEvent
 
 REASON_MAX = 200  # what the admin types; the history line keeps at most 500 characters
 

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections.invitations import invitations_expire_due
-from connections.models import Connection, PartnerInvitation
+from connections.models import Connection, ConnectionEvent, PartnerInvitation
 from orgsync import clusters
 from orgsync.models import WorkerCluster
 from orgsync.roles import ADMINISTRATORS
@@ -34,7 +34,7 @@ from replication.models import Direction, ReconcileRun, ReconcileSchedule
 from replication.reconcile_summary import KIND_LABELS, count_rows, totals_by_kind
 from synclog.conf import app_settings
 from synclog.liveness import Stall, stalls
-from synclog.models import AlertSent, ConnectionEvent, SyncLog
+from synclog.models import AlertSent, SyncLog
 from synclog.selectors import failures_since
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.errors import ConnectionsError, IllegalTransition, InvalidConnection
-from connections.models import Connection, Org
+from connections.models import Connection, ConnectionEvent, Org
 from connections.signals import connection_paused_or_resumed
-from synclog.models import ConnectionEvent
 
 Status = Connection.Status
 Kind = ConnectionEvent.Kind

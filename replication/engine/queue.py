@@ -14,10 +14,9 @@ from datetime import timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication.engine.plans import publications
 from replication.models import Direction, QueueAction, QueueStatus, RecordQueueItem
-from synclog.models import ConnectionEvent
 
 CLAIM_LEASE = timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30

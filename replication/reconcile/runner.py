@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker, directions
 from replication.engine.lease import LeaseLost, acquire_waiting
@@ -38,7 +38,6 @@ from replication.reconcile import reading
 from replication.reconcile.compare import Difference, ObjectSpec, compare, in_flight, pairs_compared
 from replication.reconcile.repair import Repairer, side
 from replication.reconcile.store import FieldHasher, Store, key, stamp
-from synclog.models import ConnectionEvent
 
 logger = logging.getLogger(__name__)
 

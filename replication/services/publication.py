@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from connections.client import SalesforceClient
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication.errors import PublishError
 from replication.mapping import field_support, object_publishable
 from replication.mapping.support import orgsync_identity_reason
@@ -19,7 +19,6 @@ from replication.models import (
     RecordLink,
     RecordQueueItem,
 )
-from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
 

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from connections.client import SalesforceClient
+from connections.models import ConnectionEvent
 from replication.filter_syntax import (
     FilterTextError,
     LineError,
@@ -16,7 +17,6 @@ from replication.filter_syntax import (
 from replication.filters import Condition, validate
 from replication.models import OwnerStrategy, PublishedObject
 from replication.owners import OrgUser, OwnerStrategyError, UserDirectory, normalize_id
-from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
 DETAIL_LIMIT = 500

@@ -7,12 +7,11 @@ from django.utils import timezone
 
 from connections.client import SalesforceClient
 from connections.client_errors import PermanentError
-from connections.models import Connection, Org
+from connections.models import Connection, ConnectionEvent, Org
 from replication.errors import MappingError, SubscribeError
 from replication.mapping import Finding, analyze, auto_map, check_mapping
 from replication.models import EXTERNAL_ID_FIELD, PublishedObject, SubscribedField, SubscribedObject
 from replication.services.publication import publication_disconnect, with_reason
-from synclog.models import ConnectionEvent
 
 Kind = ConnectionEvent.Kind
 EXTERNAL_ID_METADATA = {

@@ -6,10 +6,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from connections.models import ConnectionEvent
 from orgsync.roles import ADMINISTRATORS
 from replication import services
 from replication.models import Direction, PublishedObject, RecordLink
-from synclog.models import ConnectionEvent
 from tests.browser.test_login_browser import sign_in
 from tests.factories import PASSWORD, UserFactory
 from tests.replication.conftest import linked_orgs

@@ -10,11 +10,10 @@ from django.test import Client
 from django.urls import reverse
 
 from connections import invitations, services
-from connections.models import Connection, Org, PartnerInvitation
+from connections.models import Connection, ConnectionEvent, Org, PartnerInvitation
 from orgsync.roles import ADMINISTRATORS, OPERATORS
 from replication.models import PublishedField, PublishedObject
 from synclog.alerts import alerts_send_due
-from synclog.models import ConnectionEvent
 from tests.connections.emu import PARTNER_CALLBACK, approve_in_browser
 from tests.factories import UserFactory
 

@@ -15,11 +15,10 @@ from django.utils.html import escape
 from connections import services as connection_services
 from connections.client import SalesforceClient
 from connections.client_errors import RetryableError
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import EXTERNAL_ID_FIELD, Direction, PublishedObject, SubscribedObject
-from synclog.models import ConnectionEvent
 from tests.connections.test_partner_invitation import history, invite, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,7 @@ import pytest
 
 from connections import services
 from connections.errors import IllegalTransition, InvalidConnection
-from connections.models import Connection
-from synclog.models import ConnectionEvent
+from connections.models import Connection, ConnectionEvent
 from tests.factories import ConnectionFactory, OrgFactory, UserFactory
 
 Status = Connection.Status

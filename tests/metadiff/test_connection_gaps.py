@@ -9,14 +9,13 @@ from django_q.models import Schedule
 
 from connections import services as connection_services
 from connections.client import SalesforceClient
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from metadiff import tasks
 from metadiff.gaps import GapKind, connection_metadata_gaps
 from metadiff.models import ConnectionMetadataSync, Deployment, DiffRun
 from orgsync.roles import ADMINISTRATORS
 from replication import services as replication_services
 from replication.models import EXTERNAL_ID_FIELD, Direction
-from synclog.models import ConnectionEvent
 from tests.connections.emu import connect_by_password
 from tests.factories import UserFactory
 

@@ -17,12 +17,11 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 
 from connections import services as connection_services
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from metadiff import services, tasks
 from metadiff.connection_sync import LOST
 from metadiff.models import ConnectionMetadataSync, Deployment, DiffRun, OrgDifference
 from sfemu.metadata.service import jobs_of
-from synclog.models import ConnectionEvent
 from tests.factories import ConnectionFactory, OrgFactory
 from tests.metadiff.conftest import SEEDED
 from tests.metadiff.test_connection_gaps import accept, custom_fields, new_connection

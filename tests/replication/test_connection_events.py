@@ -7,12 +7,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections import services as connection_services
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from orgsync.roles import OPERATORS
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import EXTERNAL_ID_FIELD, Direction, QueueAction, QueueStatus, RecordQueueItem
-from synclog.models import ConnectionEvent, SyncLog, SyncRun
+from synclog.models import SyncLog, SyncRun
 from tests.factories import UserFactory
 from tests.replication.conftest import LinkedOrgs
 

@@ -3,10 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication.engine.cycle import sync_once
 from replication.models import EXTERNAL_ID_FIELD, RecordQueueItem
-from synclog.models import ConnectionEvent, SyncLog
+from synclog.models import SyncLog
 from tests.replication.conftest import subscribe_accounts
 
 

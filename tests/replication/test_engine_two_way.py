@@ -1,10 +1,10 @@
 """Two-way sync: a change travels once each way and never loops; outages suspend and resume."""
 
 from connections.client import SalesforceClient
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication.engine.cycle import sync_once
 from replication.models import Direction, RecordLink, RecordQueueItem
-from synclog.models import ConnectionEvent, SyncLog, SyncRun
+from synclog.models import SyncLog, SyncRun
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
 

@@ -4,12 +4,12 @@ Sync Administrator (errors on the form, history written)."""
 import pytest
 from django.urls import reverse
 
+from connections.models import ConnectionEvent
 from orgsync.roles import ADMINISTRATORS, OPERATORS
 from replication.filter_syntax import FilterTextError
 from replication.filters import Condition
 from replication.models import PublishedObject
 from replication.services import publication_set_filter
-from synclog.models import ConnectionEvent
 from tests.factories import UserFactory
 
 Kind = ConnectionEvent.Kind

@@ -5,11 +5,11 @@ from types import SimpleNamespace
 import pytest
 
 from connections.client import SalesforceClient
+from connections.models import ConnectionEvent
 from replication.filters import id18
 from replication.models import Direction, OwnerStrategy, PublishedObject
 from replication.owners import OwnerResolver, OwnerStrategyError, target_usernames
 from replication.services import publication_set_owner_strategy
-from synclog.models import ConnectionEvent
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY
 

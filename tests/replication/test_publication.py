@@ -2,10 +2,10 @@
 
 import pytest
 
+from connections.models import ConnectionEvent
 from replication import services
 from replication.errors import PublishError
 from replication.models import Direction, PublishedObject
-from synclog.models import ConnectionEvent
 
 P2S = Direction.PRIMARY_TO_SECONDARY
 

@@ -4,13 +4,13 @@ Refresh fields, republishing, pick lists from describe, duplicate mappings, Bulk
 import pytest
 from django.urls import reverse
 
+from connections.models import ConnectionEvent
 from orgsync.roles import ADMINISTRATORS
 from replication import services
 from replication.admin_bulk import BulkSyncStartForm
 from replication.errors import MappingError
 from replication.models import Direction, PublishedObject, RecordLink, RecordQueueItem, SubscribedObject
 from replication.services.publication import publication_disconnect_preview, publication_refresh_fields
-from synclog.models import ConnectionEvent
 from tests.factories import UserFactory
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY

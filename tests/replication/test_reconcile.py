@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from connections.client import SalesforceClient
-from connections.models import Org
+from connections.models import ConnectionEvent, Org
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import (
@@ -23,7 +23,6 @@ from replication.models import (
 )
 from replication.reconcile.runner import ReconcileRunner
 from replication.services.reconcile import ReconcileError, reconcile_start
-from synclog.models import ConnectionEvent
 from tests.replication.oracle import compare_orgs
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY

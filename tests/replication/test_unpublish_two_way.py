@@ -4,10 +4,11 @@ other direction whole — its links stay, nothing is copied back as a duplicate,
 from django.urls import reverse
 
 from connections.client import SalesforceClient
+from connections.models import ConnectionEvent
 from replication import services
 from replication.engine.cycle import sync_once
 from replication.models import Direction, PublishedObject, QueueStatus, RecordLink, RecordQueueItem
-from synclog.models import ConnectionEvent, SyncLog
+from synclog.models import SyncLog
 from tests.factories import UserFactory
 
 P2S, S2P = Direction.PRIMARY_TO_SECONDARY, Direction.SECONDARY_TO_PRIMARY

@@ -6,14 +6,14 @@ import pytest
 
 from connections import services
 from connections.client import SalesforceClient
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
 from replication.engine.scheduler import run_due
 from replication.engine.users import UserSync
 from replication.models import Direction, RecordLink, RecordQueueItem
 from sfemu.testing import OrgHandle
-from synclog.models import ConnectionEvent, SyncLog
+from synclog.models import SyncLog
 from synclog.services import sync_log_retry
 from tests.connections.emu import connect_by_password
 

@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from connections import services as connection_services
-from connections.models import Connection
+from connections.models import Connection, ConnectionEvent
 from orgsync.roles import ADMINISTRATORS, OPERATORS
 from synclog.alerts import alerts_send_due
-from synclog.models import AlertSent, ConnectionEvent
+from synclog.models import AlertSent
 from tests.factories import ConnectionFactory, UserFactory
 from tests.synclog.factories import RecordQueueItemFactory, SyncLogFactory
 
