@@ -116,7 +116,9 @@ class Applier:
         self.bulk_objects = self._big_backlogs()
         if self.bulk_objects:
             limit = max(limit, BULK_APPLY_BATCH)
-        items = queue.claim(self.connection, self.direction, self.ctx.worker, limit=limit)
+        items = queue.claim(
+            self.connection, self.direction, self.ctx.worker, limit=limit, fence=self.ctx.fence
+        )
         by_object: dict[str, list[RecordQueueItem]] = defaultdict(list)
         for item in items:
             if queue.is_connection_event(item):

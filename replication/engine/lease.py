@@ -3,9 +3,10 @@
 Every path that writes to a connection's orgs — the scheduled tick, "Sync now", forward, bulk
 sync, every worker cluster — first takes the connection's lease on its `EngineSchedule` row.
 Taking it is a compare-and-set that works on SQLite and PostgreSQL alike, and bumps
-`lease_token`: the fencing token. The holder renews the lease before every write batch and
-between long reads (`ConnectionLease.renew`); a renewal that finds another token raises
-`LeaseLost`, so a writer that stalled past its lease stops before it writes again.
+`lease_token`: the fencing token. The holder renews the lease before every write batch, in the
+transaction of every claim of queue items (`queue.claim(fence=…)`) and between long reads
+(`ConnectionLease.renew`); a renewal that finds another token raises `LeaseLost`, so a writer
+that stalled past its lease stops before it writes (or claims) again.
 
 The lease is short (`ORGSYNC_LEASE_SECONDS`, 30 s): a cycle killed at any instant frees its
 connection within that time, and whoever takes the lease next puts the dead cycle's claimed queue

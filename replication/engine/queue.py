@@ -8,9 +8,10 @@ and a claim carries a unique token, so two workers never apply the same record a
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -112,9 +113,22 @@ def ready_items(connection: Connection, direction: str, *, users: bool = False):
 
 
 def claim(
-    connection: Connection, direction: str, worker: str, *, limit: int = 1000, users: bool = False
+    connection: Connection,
+    direction: str,
+    worker: str,
+    *,
+    limit: int = 1000,
+    users: bool = False,
+    fence: Callable[[], None] | None = None,
 ) -> list[RecordQueueItem]:
-    """Take up to `limit` ready items (record items, or with `users` user items), oldest first."""
+    """Take up to `limit` ready items (record items, or with `users` user items), oldest first.
+
+    `fence` (the cycle's `EngineContext.fence`) renews the connection's lease in the claim's own
+    transaction, or raises `LeaseLost` and claims nothing. A claim is a write to the ledger: a
+    cycle that lost its lease and claimed anyway would leave its claims In Progress, since a
+    lost lease releases nothing (`ConnectionLease.release`) and the new holder may have let go
+    already. Renewal and claim commit together, so every claim is made before the next holder's
+    `acquire`, which puts it back."""
     now = timezone.now()
     items = RecordQueueItem.objects.filter(connection=connection, direction=direction)
     ready = ready_items(connection, direction, users=users)
@@ -122,9 +136,15 @@ def claim(
     if not candidates:
         return []
     token = f"{worker[:40]}:{uuid.uuid4().hex[:12]}"
-    items.filter(id__in=candidates).filter(_ready(now)).update(
-        status=QueueStatus.IN_PROGRESS, claimed_by=token, claimed_at=now, claim_expires_at=now + CLAIM_LEASE
-    )
+    with transaction.atomic():
+        if fence is not None:
+            fence()
+        items.filter(id__in=candidates).filter(_ready(now)).update(
+            status=QueueStatus.IN_PROGRESS,
+            claimed_by=token,
+            claimed_at=now,
+            claim_expires_at=now + CLAIM_LEASE,
+        )
     return list(items.filter(claimed_by=token).order_by("enqueued_at", "id"))
 
 

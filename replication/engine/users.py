@@ -279,7 +279,9 @@ class UserSync:
     def _settle(self, direction: str, counter: RunCounter) -> None:
         """Claim the direction's ready user items and write them; each ends done, Failed or
         (a write call that failed as a whole) back in the queue for later."""
-        items = queue.claim(self.connection, direction, self.ctx.worker, limit=CLAIM_LIMIT, users=True)
+        items = queue.claim(
+            self.connection, direction, self.ctx.worker, limit=CLAIM_LIMIT, users=True, fence=self.ctx.fence
+        )
         read = self.reads[direction]
         known = [i for i in items if i.source_id in read.by_id]
         for item in items:
