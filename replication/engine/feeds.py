@@ -390,8 +390,10 @@ class FeedSync:
 
     def save(self, writes: list[LinkWrite], settled: Iterable[str] = ()) -> None:
         """Link the copies written; the children `settled` (written or refused) are no longer
-        in flight, in the same transaction."""
+        in flight, in the same transaction — fenced, so a step that stalled past its lease
+        (another worker may have linked the same copies meanwhile) records nothing."""
         with transaction.atomic():
+            self.ctx.fence()
             saved = self.links.save_links(writes)
             child_copies.settle(self, [*settled, *(w.source_id for w in writes)])
         self.links.remember(saved)
