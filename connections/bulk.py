@@ -6,7 +6,7 @@ token refresh, usage recording and error mapping are the same as for every other
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -16,7 +16,6 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 from connections.client_errors import error_from_body
 
 TERMINAL_STATES = {"JobComplete", "Failed", "Aborted"}
-DOWNLOAD_CHUNK_BYTES = 256 * 1024  # a downloaded result page moves into its file in these chunks
 
 
 @dataclass(frozen=True)
@@ -87,30 +86,6 @@ class BulkMixin:
         next_locator = response.headers.get("Sforce-Locator")
         with _csv_stream(response) as rows:
             yield CsvStream(rows, None if next_locator in (None, "", "null") else next_locator)
-
-    def bulk_query_download(
-        self,
-        job_id: str,
-        sink: IO[bytes],
-        *,
-        locator: str | None = None,
-        max_records: int = 50_000,
-        stopped: Callable[[], bool] = lambda: False,
-    ) -> tuple[str | None, bool]:
-        """One page of a query job's results copied, as CSV bytes, into `sink` chunk by chunk
-        (never the whole page in memory). Returns the next page's locator (None on the last)
-        and whether the page is complete: False when `stopped()` said to give up midway."""
-        params: dict[str, Any] = {"maxRecords": max_records}
-        if locator:
-            params["locator"] = locator
-        response = self._bulk("GET", f"jobs/query/{job_id}/results", params=params, stream=True)
-        next_locator = response.headers.get("Sforce-Locator")
-        with response:
-            for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
-                if stopped():
-                    return None, False
-                sink.write(chunk)
-        return (None if next_locator in (None, "", "null") else next_locator), True
 
     @contextmanager
     def bulk_ingest_results_stream(self, job_id: str, which: str) -> Iterator["CsvStream"]:

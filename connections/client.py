@@ -152,7 +152,7 @@ class QueryPage:
 class SalesforceClient(BulkMixin, MetadataMixin):
     """One org, one client. Not thread-safe: give each worker thread its own."""
 
-    def __init__(self, org: Org, *, record_usage: bool = True) -> None:
+    def __init__(self, org: Org) -> None:
         if not org.access_token_sealed or not org.instance_url:
             raise AuthenticationError(f"Org “{org.label}” is not connected: connect it first.")
         self.org = org
@@ -162,9 +162,6 @@ class SalesforceClient(BulkMixin, MetadataMixin):
         self._session = build_session(ca_bundle=org.ca_bundle)
         self._sf = self._simple_salesforce()
         self._usage_saved_at = 0.0
-        # False for a client that runs beside the org's main one in a helper thread (the bulk
-        # sync's page prefetch): it never writes to the database; the main client records usage.
-        self._records_usage = record_usage
 
     def __repr__(self) -> str:
         return f"<SalesforceClient {self.org.label!r}>"
@@ -511,8 +508,6 @@ class SalesforceClient(BulkMixin, MetadataMixin):
             _calls_by_org.setdefault(str(self.org.pk), Counter())[kind] += 1
 
     def _record_usage(self) -> None:
-        if not self._records_usage:
-            return
         usage = (self._sf.api_usage or {}).get("api-usage")
         now = timezone.now()
         if usage is None or now.timestamp() - self._usage_saved_at < USAGE_SAVE_INTERVAL_SECONDS:
