@@ -46,7 +46,7 @@ from replication.engine.payloads import (
     source_digest,
     target_digest,
 )
-from replication.engine.plans import ASSIGN_ON_INSERT_ONLY, OWNER_FIELD, ObjectPlan, opposite
+from replication.engine.plans import ASSIGN_ON_INSERT_ONLY, AUDIT_FIELDS, OWNER_FIELD, ObjectPlan, opposite
 from replication.engine.runs import RunCounter
 from replication.models import (
     EXTERNAL_ID_FIELD,
@@ -505,12 +505,54 @@ class Applier:
     ) -> None:
         """The outcomes of one answer: the records that went through together, the others (and
         all of them, if the set hits a surprise) one by one."""
+        outcomes = self._replay_without_audit(plan, outcomes)
         done = [outcome for outcome in outcomes if _went_through(*outcome)]
         rest = [outcome for outcome in outcomes if not _went_through(*outcome)]
         if done and not self._settle_done(plan, done, links):
             rest = outcomes
         for kind, entry, result in rest:
             self._settle(plan, kind, entry, result, links)
+
+    def _replay_without_audit(
+        self, plan: ObjectPlan, outcomes: list[tuple[str, Entry, RecordResult]]
+    ) -> list[tuple[str, Entry, RecordResult]]:
+        """An upsert that carried audit fields (settable on create only) and found its copy
+        already there — a worker died after writing it, before recording it — is refused with
+        INVALID_FIELD_FOR_INSERT_UPDATE on those fields. It is sent again without them (composite
+        calls of the answer's replays only), and that outcome counts; a replay that could not be
+        sent keeps its refusal (logged and retried as any failure)."""
+        replays = [
+            i
+            for i, (kind, entry, result) in enumerate(outcomes)
+            if kind == "upsert" and _audit_refused(entry, result)
+        ]
+        if not replays:
+            return outcomes
+        target = plan.target_object
+        writes = [
+            CollectionWrite(
+                "PATCH",
+                f"composite/sobjects/{target}/{EXTERNAL_ID_FIELD}",
+                [
+                    {"attributes": {"type": target}, EXTERNAL_ID_FIELD: e.item.source_id, **e.payload.values}
+                    for e in part
+                ],
+            )
+            for part in _chunks([outcomes[i][1] for i in replays])
+        ]
+        client = self.ctx.client(plan.publication.target_org)
+        results: list[RecordResult] = []
+        try:
+            for start in range(0, len(writes), MAX_COMPOSITE_COLLECTIONS):
+                self.ctx.fence()
+                answers = client.composite_collections(writes[start : start + MAX_COMPOSITE_COLLECTIONS])
+                results += [result for answer in answers for result in answer]
+        except SalesforceApiError as exc:
+            logger.warning("replaying upserts without audit fields failed: %s", exc.error_code)
+        replayed = list(outcomes)
+        for i, result in zip(replays, results, strict=False):  # those answered before a failure
+            replayed[i] = ("upsert", outcomes[i][1], result)
+        return replayed
 
     def _settle_done(
         self, plan: ObjectPlan, done: list[tuple[str, Entry, RecordResult]], links: LinkIndex
@@ -722,6 +764,14 @@ def _link_write(plan: ObjectPlan, entry: Entry, result: RecordResult) -> LinkWri
         target_id=result.id or entry.target_id,
         target_hash=entry.payload.digest,
         source_hash=entry.payload.source_digest,
+    )
+
+
+def _audit_refused(entry: Entry, result: RecordResult) -> bool:
+    """The write failed only because it set audit fields on a record that exists already."""
+    return bool(entry.payload.audit) and any(
+        error.status_code == "INVALID_FIELD_FOR_INSERT_UPDATE" and set(error.fields) & set(AUDIT_FIELDS)
+        for error in result.errors
     )
 
 
