@@ -84,7 +84,9 @@ def prepare_emulator(emulator: Emulator, *, callback_urls: list[str]) -> list[De
 
 
 def _create_demo_org(emulator: Emulator, name: str, callback_urls: list[str], *, seed: bool) -> DemoOrg:
-    org = emulator.run_cli("org", "create", name, "--instance-url", emulator.url)
+    # Audit fields settable on create, so the connection's Sync Feeds and Audit Fields can be
+    # turned on (the admin of a real org enables "Set Audit Fields upon Record Creation").
+    org = emulator.run_cli("org", "create", name, "--instance-url", emulator.url, "--audit-fields-on-create")
     app = emulator.run_cli(
         "app",
         "create",

@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--edition", default="Developer Edition")
     create.add_argument("--sandbox", action="store_true")
     create.add_argument(
+        "--audit-fields-on-create",
+        action="store_true",
+        help='"Set Audit Fields upon Record Creation" on (CreatedDate, CreatedById… createable)',
+    )
+    create.add_argument(
         "--instance-url",
         default=None,
         help=f"default: the server running on the data dir, else https://127.0.0.1:{DEFAULT_PORT}",
@@ -126,7 +131,12 @@ def cmd_org_create(args: argparse.Namespace) -> int:
         args.instance_url or running_server_url(args.data_dir) or f"https://127.0.0.1:{DEFAULT_PORT}"
     )
     try:
-        creds = state.instance.create_org(args.name, edition=args.edition, sandbox=args.sandbox)
+        creds = state.instance.create_org(
+            args.name,
+            edition=args.edition,
+            sandbox=args.sandbox,
+            options={"audit_fields_on_create": True} if args.audit_fields_on_create else {},
+        )
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     token = state.auth.issue_access_token(creds.org_id, creds.admin_user_id, scope="api web full")

@@ -8,10 +8,11 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sfemu import ids
 from sfemu.faults import Faults
-from sfemu.org import Org
+from sfemu.org import DEFAULT_OPTIONS, Org
 from sfemu.query_pages import ensure_index
 from sfemu.store import Store
 from sfemu.timeutil import Clock, format_datetime
@@ -143,9 +144,15 @@ class Instance:
         raise KeyError(name)
 
     def create_org(
-        self, name: str, *, edition: str = "Developer Edition", sandbox: bool = False
+        self,
+        name: str,
+        *,
+        edition: str = "Developer Edition",
+        sandbox: bool = False,
+        options: dict[str, Any] | None = None,
     ) -> OrgCredentials:
-        """A new org with its Organization row, profiles, a role and an admin user.
+        """A new org with its Organization row, profiles, a role and an admin user; `options`
+        (see `sfemu.org.DEFAULT_OPTIONS`) are set from the start.
 
         One write transaction: another process sharing the data dir sees the whole org or none
         of it, and two processes creating the same name cannot both succeed.
@@ -169,7 +176,7 @@ class Instance:
                         "instance_name": ("CS" if sandbox else "") + INSTANCE_NAMES.get(pod, "USA100"),
                         "created": format_datetime(self.clock.now()),
                         "domain": f"{slug}.sfemu.org",
-                        "options": {},
+                        "options": _known_options(options or {}),
                         "next_custom_prefix": self.rng.randrange(0, 40),
                     }
                     self.store.insert_org(org_id, name, data)
@@ -300,3 +307,10 @@ def _organization_row(org: Org) -> dict:
         "MonthlyPageViewsEntitlement": 0,
         "IsReadOnly": False,
     }
+
+
+def _known_options(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(options) - set(DEFAULT_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown org options: {', '.join(sorted(unknown))}")
+    return dict(options)

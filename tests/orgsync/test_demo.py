@@ -112,3 +112,34 @@ def test_a_bulk_sync_of_the_demo_copies_the_primary_and_nothing_comes_back(emula
         sync_once(connection)
     written_back = SyncRun.objects.filter(kind=SyncRun.Kind.APPLY, direction="s2p")
     assert sum(r.succeeded for r in written_back) == 0, "the bulk-copied records are not written back"
+
+
+def test_the_demo_orgs_allow_sync_feeds_and_a_post_travels(emulator):
+    """The demo orgs let audit fields be set on create, so the admin can turn on the connection's
+    Sync Feeds and Audit Fields (the form checks it) and watch a post follow its record."""
+    from connections.directory import allows_audit_fields
+    from connections.models import Connection
+    from replication.engine.cycle import sync_once
+    from replication.models import RecordLink
+
+    emu, prepared, server = emulator
+    connection = demo.ensure_demo_connection(demo.connect_demo_orgs(emu, prepared))
+    assert allows_audit_fields(connection.primary_org) and allows_audit_fields(connection.secondary_org)
+    sync_once(connection)  # the user sync step
+    Connection.objects.filter(pk=connection.pk).update(sync_feeds_and_audit_fields=True)
+    primary = server.instance.org(prepared[0].org_id)
+    account = primary.create("Account", {"Name": "Feeds demo"}, user_id=primary.admin_user_id)
+    primary.create(
+        "FeedItem", {"ParentId": account, "Body": "Kick-off call done"}, user_id=primary.admin_user_id
+    )
+    for _ in range(2):
+        sync_once(connection)
+    copy = RecordLink.objects.get(primary_id=account).secondary_id
+    posts = (
+        server.instance.org(prepared[1].org_id)
+        .query(
+            f"SELECT Body FROM FeedItem WHERE ParentId = '{copy}'", include_deleted=False, api_version="62.0"
+        )
+        .records
+    )
+    assert [p["Body"] for p in posts] == ["Kick-off call done"]

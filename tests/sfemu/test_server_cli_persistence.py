@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from sfemu.cli import main
+from sfemu.server.runner import build_state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,3 +197,18 @@ def test_a_dead_servers_record_is_ignored(tmp_path: Path, capsys) -> None:
     assert org["instance_url"] == "https://127.0.0.1:8700"
     org = run_cli(capsys, "org", "create", "y", "--data-dir", str(tmp_path), "--instance-url", "https://h:1")
     assert org["instance_url"] == "https://h:1"
+
+
+def test_cli_org_create_with_audit_fields_on_create(tmp_path: Path, capsys) -> None:
+    """`--audit-fields-on-create` is the org's "Set Audit Fields upon Record Creation": its
+    describe then says CreatedDate is createable (off by default, as in Salesforce)."""
+    run_cli(capsys, "org", "create", "audited", "--audit-fields-on-create", "--data-dir", str(tmp_path))
+    run_cli(capsys, "org", "create", "plain", "--data-dir", str(tmp_path))
+    instance = build_state(tmp_path).instance
+
+    def created_date_createable(name: str) -> bool:
+        fields = instance.org_by_name(name).describe("Account")["fields"]
+        return next(f for f in fields if f["name"] == "CreatedDate")["createable"]
+
+    assert created_date_createable("audited") is True
+    assert created_date_createable("plain") is False
