@@ -146,7 +146,11 @@ def _queue_action(entry: SyncLog) -> str:
 def sync_log_retry(*, entries: QuerySet[SyncLog], actor: AbstractBaseUser | None = None) -> RetryResult:
     """Send the records of Failed `entries` again: each goes back to the record queue (collapsing
     into a pending item), due now, and its entry turns Retrying, so the next sync cycle writes it
-    and the entry ends Resolved or Failed. Other statuses are left alone."""
+    and the entry ends Resolved or Failed. A feed child's entry (Sync Feeds: a post, comment,
+    file or attachment) only turns Retrying and brings the next cycle forward: the cycle's feed
+    step looks at its record again and writes it. Other statuses are left alone."""
+    from replication.engine.feeds import CHILD_OBJECTS
+    from replication.engine.lease import request_cycle
     from replication.engine.queue import enqueue
     from replication.services.queue import queue_item_retry
 
@@ -158,10 +162,15 @@ def sync_log_retry(*, entries: QuerySet[SyncLog], actor: AbstractBaseUser | None
     )
     todo = [e for e in chosen if (e.connection_id, e.direction, e.source_id) not in busy]
     groups: dict[tuple, dict[str, str]] = defaultdict(dict)
+    children = [e for e in todo if e.source_object in CHILD_OBJECTS]
     for entry in todo:
+        if entry.source_object in CHILD_OBJECTS:
+            continue  # a post, comment, file or attachment: the feed step retries it (no queue item)
         groups[(entry.connection, entry.direction, entry.source_object)][entry.source_id] = _queue_action(
             entry
         )
+    for connection in {e.connection for e in children}:
+        request_cycle(connection)  # as "Sync now": the next cycle's feed step retries them
     for (connection, direction, source_object), changes in groups.items():
         enqueue(connection, direction, source_object, changes)
         queue_item_retry(

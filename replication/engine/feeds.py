@@ -49,8 +49,8 @@ from replication.engine.links import LinkIndex, LinkWrite, chunks
 from replication.engine.plans import AUDIT_FIELDS, AUDIT_USER_FIELDS, opposite
 from replication.models import ChangeCursor, Direction, OwnerStrategy, QueueAction, RecordLink
 from replication.owners import OwnerResolver, soql_string
-from synclog.models import SyncRun
-from synclog.services import log_attempt_failed
+from synclog.models import SyncLog, SyncRun
+from synclog.services import log_attempt_failed, log_resolved
 
 logger = logging.getLogger(__name__)
 CURSOR_OBJECT = "FeedItem"  # ChangeCursor.source_object of this step's cursor
@@ -59,6 +59,14 @@ ID_CHUNK = 200  # ids per IN list
 COLLECTION = 200
 CHILD_OBJECTS = ("FeedItem", "FeedComment", "ContentDocument", "ContentDocumentLink", "Attachment")
 NOT_PARENTS = (*CHILD_OBJECTS, "User")
+# Where a child of each kind hangs (a file's entry is logged under its document).
+PARENT_OF_CHILD = {
+    "FeedItem": "SELECT ParentId FROM FeedItem WHERE Id IN ({})",
+    "FeedComment": "SELECT ParentId FROM FeedComment WHERE Id IN ({})",
+    "Attachment": "SELECT ParentId FROM Attachment WHERE Id IN ({})",
+    "ContentDocumentLink": "SELECT LinkedEntityId FROM ContentDocumentLink WHERE Id IN ({})",
+    "ContentDocument": "SELECT LinkedEntityId FROM ContentDocumentLink WHERE ContentDocumentId IN ({})",
+}
 FEED_ITEM_FIELDS = "Id, ParentId, Type, Title, Body, LinkUrl, IsRichText, RelatedRecordId, Visibility"
 COMMENT_FIELDS = "Id, FeedItemId, ParentId, CommentBody, IsRichText, RelatedRecordId"
 DOC_LINK_FIELDS = "Id, ContentDocumentId, LinkedEntityId, ShareType, Visibility"
@@ -156,6 +164,7 @@ class FeedSync:
         start = (cursor.server_time or started - INITIAL_LOOKBACK) - OVERLAP
         touched = self._touched(start)
         looked_at = self.source.last_server_time or cursor.server_time
+        touched |= self._retried_parents()
         # Records linked since the last step that finished began, not only by this cycle's
         # apply: a link a killed cycle saved, or one capture made, brings its older children too.
         parents = self._linked_parents(touched, min(since, cursor.updated_at))
@@ -223,6 +232,25 @@ class FeedSync:
         return {r["ParentId"] for r in (*items, *comments, *attachments)} | {
             r["LinkedEntityId"] for r in links
         }
+
+    def _retried_parents(self) -> set[str]:
+        """Parents of the children whose Failed entries an operator retried (Retrying entries):
+        the step tries those children again. One composite call, only when there are any."""
+        retried: dict[str, list[str]] = {}
+        entries = SyncLog.objects.filter(
+            connection=self.connection,
+            direction=self.direction,
+            status=SyncLog.Status.RETRYING,
+            source_object__in=CHILD_OBJECTS,
+        )
+        for sobject, source_id in entries.values_list("source_object", "source_id"):
+            retried.setdefault(sobject, []).append(source_id)
+        queries = [
+            PARENT_OF_CHILD[sobject].format(",".join(soql_string(i) for i in ids[:ID_CHUNK]))
+            for sobject, ids in sorted(retried.items())
+        ]
+        found = self.query(queries) if queries else []
+        return {r.get("ParentId") or r.get("LinkedEntityId") for rows in found for r in rows} - {None}
 
     def _linked_parents(self, touched: set[str], since: datetime) -> dict[str, str]:
         """Source Id → copy Id of the live linked records among `touched` and those this
@@ -389,13 +417,16 @@ class FeedSync:
                 self.failed(sobject, source["Id"], error.status_code, error.message)
 
     def save(self, writes: list[LinkWrite], settled: Iterable[str] = ()) -> None:
-        """Link the copies written; the children `settled` (written or refused) are no longer
-        in flight, in the same transaction — fenced, so a step that stalled past its lease
+        """Link the copies written and resolve their open log entries (a failure before, or an
+        operator's retry); the children `settled` (written or refused) are no longer in flight;
+        all in one transaction — fenced, so a step that stalled past its lease
         (another worker may have linked the same copies meanwhile) records nothing."""
         with transaction.atomic():
             self.ctx.fence()
             saved = self.links.save_links(writes)
             child_copies.settle(self, [*settled, *(w.source_id for w in writes)])
+            written = [w.source_id for w in writes]
+            log_resolved(connection=self.connection, direction=self.direction, source_ids=written)
         self.links.remember(saved)
         self.report.written += len(writes)
 

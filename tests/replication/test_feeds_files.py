@@ -200,3 +200,31 @@ def test_feeds_cost_composite_calls_not_one_per_record(feeds):
     assert len(query(feeds.secondary, "SELECT Id FROM FeedComment")) == 50
     idle = sync_once(feeds.connection).api_calls  # nothing changed: each direction looks once
     assert baseline - idle <= 8, (baseline, idle)
+
+
+def test_retry_of_a_skipped_file_sends_it_once_the_limit_allows(feeds, settings, sfemu_server):
+    """An operator's Retry on a feed child's Failed entry queues no record: the next cycle's feed
+    step looks at its record again. A file skipped as too large goes once the limit is raised,
+    and its entry ends Resolved."""
+    from replication.models import RecordQueueItem
+    from synclog.services import sync_log_retry
+
+    settings.ORGSYNC_FILE_SIZE_LIMIT_MB = 1
+    account, copy = synced_account(feeds)
+    upload(feeds.primary, account, 2 * MB, "plan.zip")
+    sync_once(feeds.connection)
+    entries = SyncLog.objects.filter(connection=feeds.connection, error_code="FILE_TOO_LARGE")
+    assert entries.get().status == SyncLog.Status.FAILED
+    assert snapshot(feeds.secondary, copy)["files"] == []
+    sfemu_server.clock.advance(seconds=60)
+    sync_once(feeds.connection)  # the feed step's window moves past the file
+
+    settings.ORGSYNC_FILE_SIZE_LIMIT_MB = 38
+    assert sync_log_retry(entries=entries).retried == 1
+    assert entries.get().status == SyncLog.Status.RETRYING
+    assert not RecordQueueItem.objects.filter(source_object="ContentDocument").exists()
+    sync_once(feeds.connection)
+
+    held = assert_same(feeds, account, copy)
+    assert [f[0] for f in held["files"]] == ["plan"]
+    assert entries.get().status == SyncLog.Status.RESOLVED
