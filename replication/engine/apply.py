@@ -413,22 +413,7 @@ class Applier:
         target = plan.target_object
         jobs: list[tuple[CollectionWrite, list[Entry], str]] = []
         for chunk in _chunks(ops.upserts):
-            records = [
-                {
-                    "attributes": {"type": target},
-                    EXTERNAL_ID_FIELD: e.item.source_id,
-                    **e.payload.values,
-                    **e.payload.audit,
-                }
-                for e in chunk
-            ]
-            jobs.append(
-                (
-                    CollectionWrite("PATCH", f"composite/sobjects/{target}/{EXTERNAL_ID_FIELD}", records),
-                    chunk,
-                    "upsert",
-                )
-            )
+            jobs.append((_upsert_write(target, chunk, audit=True), chunk, "upsert"))
         for chunk in _chunks(ops.updates):
             records = [{"attributes": {"type": target}, "Id": e.target_id, **e.payload.values} for e in chunk]
             jobs.append((CollectionWrite("PATCH", "composite/sobjects", records), chunk, "update"))
@@ -528,16 +513,8 @@ class Applier:
         ]
         if not replays:
             return outcomes
-        target = plan.target_object
         writes = [
-            CollectionWrite(
-                "PATCH",
-                f"composite/sobjects/{target}/{EXTERNAL_ID_FIELD}",
-                [
-                    {"attributes": {"type": target}, EXTERNAL_ID_FIELD: e.item.source_id, **e.payload.values}
-                    for e in part
-                ],
-            )
+            _upsert_write(plan.target_object, part, audit=False)
             for part in _chunks([outcomes[i][1] for i in replays])
         ]
         client = self.ctx.client(plan.publication.target_org)
@@ -765,6 +742,21 @@ def _link_write(plan: ObjectPlan, entry: Entry, result: RecordResult) -> LinkWri
         target_hash=entry.payload.digest,
         source_hash=entry.payload.source_digest,
     )
+
+
+def _upsert_write(target: str, entries: list[Entry], *, audit: bool) -> CollectionWrite:
+    """One collection upsert on `OrgSync_Source_Id__c` (with the audit values of a create, or
+    without them when a create is replayed on a copy that exists)."""
+    records = [
+        {
+            "attributes": {"type": target},
+            EXTERNAL_ID_FIELD: e.item.source_id,
+            **e.payload.values,
+            **(e.payload.audit if audit else {}),
+        }
+        for e in entries
+    ]
+    return CollectionWrite("PATCH", f"composite/sobjects/{target}/{EXTERNAL_ID_FIELD}", records)
 
 
 def _audit_refused(entry: Entry, result: RecordResult) -> bool:
