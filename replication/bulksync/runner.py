@@ -16,7 +16,6 @@ from itertools import islice
 
 import requests
 from django.conf import settings
-from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,7 +31,7 @@ from replication.engine.cycle import default_worker
 from replication.engine.feeds import CHILD_OBJECTS, FeedReport
 from replication.engine.lease import ConnectionLease, acquire_waiting
 from replication.engine.lease import LeaseLost as ConnectionLeaseLost
-from replication.engine.links import LinkIndex
+from replication.engine.links import NEW_LINK_FIELDS, LinkIndex
 from replication.engine.payloads import (
     audit_user_ids,
     audit_values,
@@ -41,6 +40,7 @@ from replication.engine.payloads import (
     source_digest,
 )
 from replication.engine.plans import OWNER_FIELD, ObjectPlan, build_plans
+from replication.engine.sets import insert_rows
 from replication.models import EXTERNAL_ID_FIELD, BulkSync, BulkSyncObject, Direction, QueueAction, RecordLink
 from synclog.models import SyncLog, SyncRun
 from synclog.services import log_attempt_failed, log_resolved
@@ -393,14 +393,12 @@ class BulkSyncRunner:
         engine neither sends it again nor takes it for a change). One multi-row statement per
         chunk: a link made meanwhile by the engine is kept."""
         forward = self.bulk.direction == Direction.PRIMARY_TO_SECONDARY
-        now = db_connection.ops.adapt_datetimefield_value(timezone.now())
         rows = []
         for outcome in ok:
             digest, back = digests.get(outcome.source_id, ("", ""))
             source, target = outcome.source_id, outcome.target_id
             rows.append(
                 (
-                    self.bulk.connection_id,
                     plan.source_object if forward else plan.target_object,
                     source if forward else target,
                     plan.target_object if forward else plan.source_object,
@@ -410,11 +408,15 @@ class BulkSyncRunner:
                     digest if forward else back,
                     back if forward else digest,
                     False,
-                    now,
-                    now,
                 )
             )
-        insert_links(rows)
+        insert_rows(
+            RecordLink,
+            NEW_LINK_FIELDS,
+            rows,
+            shared={"connection": self.bulk.connection_id},
+            ignore_conflicts=True,
+        )
         log_resolved(
             connection=self.bulk.connection,
             direction=self.bulk.direction,
@@ -538,35 +540,6 @@ class BulkSyncRunner:
             files=sum(o.files for o in objects),
             file_bytes=sum(o.file_bytes for o in objects),
         )
-
-
-LINK_COLUMNS = (
-    "connection_id",
-    "primary_object",
-    "primary_id",
-    "secondary_object",
-    "secondary_id",
-    "primary_state_hash",
-    "secondary_state_hash",
-    "p2s_sent_hash",
-    "s2p_sent_hash",
-    "is_deleted",
-    "created_at",
-    "synced_at",
-)
-
-
-def insert_links(rows: list[tuple]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike), many rows per statement:
-    a hundred times faster than the ORM's bulk_create for 100,000 links."""
-    if not rows:
-        return
-    table = RecordLink._meta.db_table
-    columns = ", ".join(LINK_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(LINK_COLUMNS))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
-    with transaction.atomic(), db_connection.cursor() as cursor:  # one commit, not one per row
-        cursor.executemany(sql, rows)
 
 
 def _chunks(rows: Iterator[dict], size: int) -> Iterator[list]:

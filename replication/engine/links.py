@@ -6,8 +6,20 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from connections.models import Connection
-from replication.engine.sets import update_rows
+from replication.engine.sets import insert_rows, update_rows
 from replication.models import Direction, RecordLink
+
+NEW_LINK_FIELDS = (
+    "primary_object",
+    "primary_id",
+    "secondary_object",
+    "secondary_id",
+    "primary_state_hash",
+    "secondary_state_hash",
+    "p2s_sent_hash",
+    "s2p_sent_hash",
+    "is_deleted",
+)
 
 
 @dataclass(frozen=True)
@@ -89,16 +101,16 @@ class LinkIndex:
         return link
 
     def save_links(self, writes: list[LinkWrite]) -> list[RecordLink]:
-        """`save_link` for many writes in two statements per 500 (an update of the known links,
-        an insert of the new ones). Call `remember` with the answer once the transaction commits;
-        an IntegrityError means a new link conflicts with another one."""
+        """`save_link` for many writes in a few statements per 500 (an update of the known links,
+        an insert of the new ones and a read of their ids). Call `remember` with the answer once
+        the transaction commits; an IntegrityError means a new link conflicts with another one."""
         now = timezone.now()
         known, new, fields = [], [], {"synced_at"}
         for write in writes:
             sides = self._sides(write)
             link = self.by_source.get(write.source_id)
             if link is None:
-                new.append(RecordLink(connection=self.connection, synced_at=now, **sides))
+                new.append(RecordLink(connection_id=self.connection.pk, synced_at=now, **sides))
             else:
                 for name, value in sides.items():
                     setattr(link, name, value)
@@ -106,8 +118,25 @@ class LinkIndex:
                 known.append(link)
                 fields |= set(sides)
         update_rows(RecordLink, known, sorted(fields))
-        RecordLink.objects.bulk_create(new, batch_size=500)
+        self._insert(new)
         return known + new
+
+    def _insert(self, links: list[RecordLink]) -> None:
+        """Insert new links and give them their ids (one read per 500: no RETURNING needed)."""
+        insert_rows(
+            RecordLink,
+            NEW_LINK_FIELDS,
+            [[getattr(link, name) for name in NEW_LINK_FIELDS] for link in links],
+            shared={"connection": self.connection.pk, "synced_at": links[0].synced_at} if links else {},
+        )
+        by_source = {self.source_id(link): link for link in links}
+        for chunk in chunks(sorted(by_source), 500):
+            query = RecordLink.objects.filter(
+                connection=self.connection, **{f"{self.source_field}__in": chunk}
+            )
+            for pk, source_id in query.values_list("pk", self.source_field):
+                link = by_source[source_id]
+                link.pk, link._state.adding, link._state.db = pk, False, query.db
 
     def remember(self, links: Iterable[RecordLink]) -> None:
         for link in links:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from connections.models import Connection, ConnectionEvent
 from replication.engine.plans import publications
+from replication.engine.sets import insert_rows
 from replication.models import Direction, QueueAction, QueueStatus, RecordQueueItem
 
 CLAIM_LEASE = timedelta(minutes=5)
@@ -44,16 +45,16 @@ def enqueue(connection: Connection, direction: str, source_object: str, changes:
         existing |= set(
             items.filter(source_id__in=ids[start : start + 500]).values_list("source_id", flat=True)
         )
-    new = [
-        RecordQueueItem(
-            connection=connection, direction=direction, source_object=source_object, source_id=i, action=a
-        )
-        for i, a in changes.items()
-        if i not in existing
-    ]
+    new = [(i, a) for i, a in changes.items() if i not in existing]
     # A capture of the same connection and direction runs under a lease, so a conflict here is
-    # rare; ignore_conflicts keeps a racing insert from failing the whole batch.
-    RecordQueueItem.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    # rare; ignoring it keeps a racing insert from failing the whole batch.
+    insert_rows(
+        RecordQueueItem,
+        ["source_id", "action"],
+        new,
+        shared={"connection": connection.pk, "direction": direction, "source_object": source_object},
+        ignore_conflicts=True,
+    )
     collapse: dict[str, list[str]] = {}
     for source_id in existing:
         collapse.setdefault(changes[source_id], []).append(source_id)
