@@ -8,7 +8,7 @@ made) are skipped by comparing keyed hashes.
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 PARENT_WAIT = timedelta(seconds=5)
 READ_FAILURE_WAIT = timedelta(seconds=30)
 BULK_APPLY_BATCH = 10_000  # items claimed at once while an object's backlog goes Bulk
+MAX_APPLY_ROUNDS = 20
 BULK_MINIMUM = 1000  # fewer writes of an object fit one composite call: cheaper than a job
 RECORDED_TOGETHER = 2000  # outcomes of a Bulk job recorded in one transaction
 READ_CHUNK = 300  # ids per query: keeps the GET under Salesforce's 16 KB URI limit
@@ -96,6 +97,48 @@ class Ops:
     in_sync: list[Entry] = field(default_factory=list)  # the target holds the payload: nothing to write
 
 
+@dataclass(eq=False)  # one job each: found in the in-flight list by identity
+class PendingIngest:
+    """A Bulk job of one batch, submitted and not read back yet: its items stay In Progress."""
+
+    applier: "Applier"
+    plan: ObjectPlan
+    kind: str
+    entries: list[Entry]
+    links: LinkIndex
+    job: bulk_apply.IngestJob
+
+
+def apply_queue(
+    ctx: EngineContext,
+    connection: Connection,
+    direction: str,
+    plans: list[ObjectPlan],
+    counter: RunCounter,
+    fresh: dict[str, dict],
+) -> int:
+    """Rounds of `Applier` until nothing is ready (at most MAX_APPLY_ROUNDS); returns the items
+    taken. Pipelined on a big backlog: a round's Bulk jobs are read back once the next round has
+    submitted its own, so Salesforce processes one batch while the engine claims, reads and
+    plans the next. Every job is read back before this returns; a cycle that stops on the way
+    (its lease lost, the connection suspended) leaves its items claimed, as a crash would."""
+    in_flight: list[PendingIngest] = []
+    taken = 0
+    for _ in range(MAX_APPLY_ROUNDS):
+        earlier = list(in_flight)
+        round_taken = Applier(ctx, connection, direction, plans, counter, fresh, in_flight=in_flight).run()
+        for pending in earlier:
+            if pending in in_flight:  # not read back already by the round (another object)
+                pending.applier.settle(pending)
+        taken += round_taken
+        if not round_taken and not earlier:
+            break
+    while in_flight:
+        pending = in_flight[0]
+        pending.applier.settle(pending)
+    return taken
+
+
 class Applier:
     def __init__(
         self,
@@ -105,10 +148,16 @@ class Applier:
         plans: list[ObjectPlan],
         counter: RunCounter,
         fresh: dict[str, dict] | None = None,
+        *,
+        in_flight: list[PendingIngest] | None = None,
     ) -> None:
         self.ctx, self.connection, self.direction = ctx, connection, direction
         self.plans, self.counter, self.fresh = plans, counter, fresh or {}
         self.bulk_objects: set[str] = set()  # objects whose backlog goes through Bulk jobs this run
+        # Bulk jobs submitted and not read back yet, this round's and the previous round's
+        # (`apply_queue`); without a list from the caller, `run` reads its own back itself.
+        self.in_flight: list[PendingIngest] = in_flight if in_flight is not None else []
+        self.settles_own = in_flight is None
 
     def run(self, *, limit: int = 2000) -> int:
         """Apply up to `limit` ready items (BULK_APPLY_BATCH when an object's backlog goes
@@ -128,10 +177,20 @@ class Applier:
         planned = {p.source_object for p in self.plans}
         for orphan in [i for name, its in by_object.items() if name not in planned for i in its]:
             queue.drop(orphan)  # no longer published or subscribed
+        if set(by_object) - {p.plan.source_object for p in self.in_flight}:
+            # Another object may look up the records in flight: their links must exist first.
+            self._settle_all()
         for plan in self.plans:
             if by_object.get(plan.source_object):
                 self._apply_batch(plan, by_object[plan.source_object])
+        if self.settles_own:
+            self._settle_all()
         return len(items)
+
+    def _settle_all(self) -> None:
+        while self.in_flight:
+            pending = self.in_flight[0]
+            pending.applier.settle(pending)
 
     def _big_backlogs(self) -> set[str]:
         """Objects with at least ORGSYNC_BULK_APPLY_THRESHOLD ready items in this direction
@@ -147,11 +206,14 @@ class Applier:
         }
 
     def _apply_batch(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> None:
+        self._guarded(plan, batch, lambda: self._apply_object(plan, batch))
+
+    def _guarded(self, plan: ObjectPlan, batch: list[RecordQueueItem], work: Callable[[], None]) -> None:
         """A read that fails (the source's records, the owners' users) gives the batch back to
         the queue for later; an org outage also suspends the connection. Anything unexpected
         fails the batch's records (with a log entry each), never the cycle."""
         try:
-            self._apply_object(plan, batch)
+            work()
         except CYCLE_STOPS:
             raise
         except SalesforceApiError as exc:
@@ -450,8 +512,8 @@ class Applier:
         )
 
     def _send_bulk(self, plan: ObjectPlan, ops: Ops, links: LinkIndex) -> None:
-        """A big backlog's inserts and updates, each as one Bulk API 2.0 job (`bulk_apply.py`).
-        Records the job left unprocessed go back to the queue."""
+        """A big backlog's inserts and updates, each submitted as one Bulk API 2.0 job
+        (`bulk_apply.py`) and read back by `settle`, later (`apply_queue`)."""
         client = self.ctx.client(plan.publication.target_org)
         for kind, entries, key in (("upsert", ops.upserts, EXTERNAL_ID_FIELD), ("update", ops.updates, "Id")):
             if not entries:
@@ -460,17 +522,33 @@ class Applier:
             self.ctx.fence()
             self.ctx.checkpoint("apply.before_write")
             try:
-                results = bulk_apply.ingest(client, plan.target_object, kind, key, rows)
+                job = bulk_apply.submit(client, plan.target_object, kind, key, rows)
             except SalesforceApiError as exc:
                 self._write_failed(plan, entries, exc)
                 continue
-            self.ctx.checkpoint("apply.written")
-            answered = [
-                (kind, e, results[_job_key(kind, e)]) for e in entries if _job_key(kind, e) in results
-            ]
-            queue.release([e.item for e in entries if _job_key(kind, e) not in results])
-            for start in range(0, len(answered), RECORDED_TOGETHER):
-                self._record(plan, answered[start : start + RECORDED_TOGETHER], links)
+            self.in_flight.append(PendingIngest(self, plan, kind, entries, links, job))
+            self.ctx.checkpoint("apply.submitted")
+
+    def settle(self, pending: PendingIngest) -> None:
+        """Read a submitted job back and record each record's outcome; records the job left
+        unprocessed go back to the queue."""
+        self.in_flight.remove(pending)
+        items = [e.item for e in pending.entries]
+        self._guarded(pending.plan, items, lambda: self._settle_ingest(pending))
+
+    def _settle_ingest(self, pending: PendingIngest) -> None:
+        plan, kind, entries = pending.plan, pending.kind, pending.entries
+        try:
+            results = bulk_apply.results(self.ctx.client(plan.publication.target_org), pending.job)
+        except SalesforceApiError as exc:
+            self._write_failed(plan, entries, exc)
+            return
+        self.ctx.checkpoint("apply.written")
+        self.ctx.fence()  # the wait may have outlived the lease: record only while holding it
+        answered = [(kind, e, results[_job_key(kind, e)]) for e in entries if _job_key(kind, e) in results]
+        queue.release([e.item for e in entries if _job_key(kind, e) not in results])
+        for start in range(0, len(answered), RECORDED_TOGETHER):
+            self._record(plan, answered[start : start + RECORDED_TOGETHER], pending.links)
 
     def _write_failed(self, plan: ObjectPlan, entries: list[Entry], exc: SalesforceApiError) -> None:
         """A write call that failed as a whole fails each of its records (retried if it may)."""

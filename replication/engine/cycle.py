@@ -11,7 +11,7 @@ from django.utils import timezone
 from connections import services as connection_services
 from connections.client_errors import SalesforceApiError
 from connections.models import Connection
-from replication.engine.apply import SUSPENDING_CODES, Applier, ConnectionUnavailable
+from replication.engine.apply import SUSPENDING_CODES, ConnectionUnavailable, apply_queue
 from replication.engine.capture import Capturer
 from replication.engine.conflicts import resolve_conflicts
 from replication.engine.context import EngineContext
@@ -26,7 +26,6 @@ from synclog.models import SyncRun
 from synclog.redact import safe_message
 
 logger = logging.getLogger(__name__)
-MAX_APPLY_ROUNDS = 20
 MAX_COALESCED_CYCLES = 5  # cycles one lease holder runs for requests that arrive meanwhile
 CAPTURING = {Connection.Status.ACTIVE, Connection.Status.SUSPENDED}
 SCHEDULED = CAPTURING | {Connection.Status.USER_SYNC}  # statuses the engine runs cycles for
@@ -243,11 +242,7 @@ def _apply(ctx: EngineContext, connection: Connection, direction: str, plans, fr
         with recorded_run(connection, SyncRun.Kind.APPLY, direction) as counter:
             before = ctx.api_calls()
             try:
-                for _ in range(MAX_APPLY_ROUNDS):
-                    round_taken = Applier(ctx, connection, direction, plans, counter, fresh).run()
-                    taken += round_taken
-                    if not round_taken:
-                        break
+                taken = apply_queue(ctx, connection, direction, plans, counter, fresh)
             finally:
                 counter.api_calls = ctx.api_calls() - before
                 written = counter.succeeded + counter.failed

@@ -3,8 +3,8 @@ their own.
 
 Django's `bulk_update` builds a `CASE WHEN id = … THEN …` expression per row and field in Python,
 seconds per thousand rows; the engine records up to 10,000 outcomes at once (`apply.py`). One
-`UPDATE … FROM (VALUES …)` per batch does the same in the database. SQLite (3.33 and later) and
-PostgreSQL both name the columns of a VALUES list column1, column2, …, so one statement serves both.
+`UPDATE … FROM (VALUES …)` per batch does the same in the database (SQLite 3.33 and later), and
+`UPDATE … FROM unnest(arrays)` on PostgreSQL (see `_unnest_insert` for why arrays).
 
 `bulk_create` likewise prepares every field of every row in Python (about 0.27 ms per record
 queue row, most of a 10,000-record capture's own time); `insert_rows` prepares the values all
@@ -25,25 +25,51 @@ def update_rows(model: type[Model], rows: Sequence[Model], fields: Sequence[str]
     """Write `fields` of each of `rows` (saved instances of `model`) as they are in memory."""
     if not rows or not fields:
         return
-    quote = connection.ops.quote_name
     meta = model._meta
-    table = quote(meta.db_table)
     columns = [meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(c.column)} = v.column{n}" for n, c in enumerate(columns, start=2))
-    placeholders = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    statement = _unnest_update if connection.vendor == "postgresql" else _values_update
+    size = 5000 if connection.vendor == "postgresql" else BATCH
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            params = []
-            for row in batch:
-                params.append(row.pk)
-                params.extend(c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns)
-            values = ", ".join([placeholders] * len(batch))
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v "
-                f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
-                params,
-            )
+        for start in range(0, len(rows), size):
+            batch = [
+                [row.pk, *(_prep(c, getattr(row, c.attname)) for c in columns)]
+                for row in rows[start : start + size]
+            ]
+            cursor.execute(*statement(meta, columns, batch))
+
+
+def _values_update(meta, columns: list[Field], batch: list[list]) -> tuple[str, list]:
+    """SQLite: `UPDATE … FROM (VALUES …)`, whose columns are named column1, column2, …"""
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{quote(c.column)} = v.column{n}" for n, c in enumerate(columns, start=2))
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(batch))}) AS v "
+        f"WHERE {table}.{quote(meta.pk.column)} = v.column1"
+    )
+    return sql, [value for values in batch for value in values]
+
+
+def _unnest_update(meta, columns: list[Field], batch: list[list]) -> tuple[str, list]:
+    """PostgreSQL: `UPDATE … FROM unnest(array, …)`, one array per column (`_unnest_insert`)."""
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{quote(c.column)} = v.c{n}" for n, c in enumerate(columns, start=1))
+    arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in [meta.pk, *columns])
+    names = ", ".join(f"c{n}" for n in range(len(columns) + 1))
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) "
+        f"WHERE {table}.{quote(meta.pk.column)} = v.c0"
+    )
+    return sql, [list(column) for column in zip(*batch, strict=True)]
+
+
+PLAIN = (str, bool, int, type(None))  # values every backend takes as they are
+
+
+def _prep(field: Field, value: object) -> object:
+    return value if type(value) in PLAIN else field.get_db_prep_save(value, connection)
 
 
 def insert_rows(

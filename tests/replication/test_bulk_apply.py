@@ -6,11 +6,19 @@ Each test ends by reading both orgs field by field, and counts the Bulk jobs sfe
 
 import pytest
 
+from replication.engine import apply
+from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
 from replication.models import EXTERNAL_ID_FIELD, Direction, RecordLink, RecordQueueItem
 from synclog.models import SyncLog
 from tests.replication.test_bulk_sync_crash import ingest_jobs
-from tests.replication.test_engine_integrity import accounts, assert_agree
+from tests.replication.test_engine_integrity import (
+    InjectedCrash,
+    accounts,
+    assert_agree,
+    expire_lease,
+    settle,
+)
 
 P2S = Direction.PRIMARY_TO_SECONDARY
 THRESHOLD = 1200  # above the 1,000 writes one composite call carries
@@ -98,3 +106,77 @@ def test_below_the_threshold_collections_are_used(subscribed, bulk_threshold, sf
     sync_once(subscribed.connection)
     assert len(accounts(subscribed.secondary)) == THRESHOLD - 1
     assert ingest_jobs(sfemu_server, subscribed.secondary) == []
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches of 2,000 (apply's own limit) instead of 10,000: a 5,000-record backlog takes
+    two Bulk rounds and one collection round."""
+    monkeypatch.setattr(apply, "BULK_APPLY_BATCH", 1000)
+
+
+def crash_on(point: str, nth: int):
+    """Kill the cycle the nth time it reaches `point`."""
+    reached = {"n": 0}
+
+    def hook(name: str) -> None:
+        if name == point:
+            reached["n"] += 1
+            if reached["n"] == nth:
+                raise InjectedCrash(point)
+
+    return hook
+
+
+def copies_by_origin(handle) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for copy in accounts(handle):
+        found.setdefault(copy[EXTERNAL_ID_FIELD], []).append(copy)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_batch_is_submitted_before_the_previous_job_is_read_back(
+    both_ways, bulk_threshold, small_batches, sfemu_server
+):
+    """Pipelining (issue 21 item 2): Salesforce works on a batch's job while the engine claims,
+    reads and plans the next batch; every job is read back within the cycle."""
+    primary, secondary = both_ways.primary, both_ways.secondary
+    ids = seed(primary, 5000)
+    points: list[str] = []
+    sync_once(both_ways.connection, ctx=EngineContext(worker="w", on_checkpoint=points.append))
+
+    bulk = [p for p in points if p in ("apply.submitted", "apply.written")]
+    assert bulk[:3] == ["apply.submitted", "apply.submitted", "apply.written"], bulk
+    assert len(ingest_jobs(sfemu_server, secondary)) == 2
+    assert_agree(both_ways)
+    assert set(copies_by_origin(secondary)) == set(ids)
+    assert RecordLink.objects.count() == 5000
+    assert not RecordQueueItem.objects.exists(), "every job was read back and its items completed"
+    assert not SyncLog.objects.exclude(status=SyncLog.Status.RESOLVED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("submitted", [1, 2])
+def test_a_worker_killed_with_jobs_in_flight_duplicates_and_loses_nothing(
+    both_ways, bulk_threshold, small_batches, submitted
+):
+    """Killed right after the first job was submitted, or after the second (two in flight, none
+    read back): the next holder applies the claimed items again, upserts find the copies, and
+    the orgs agree with one copy per record."""
+    primary, secondary = both_ways.primary, both_ways.secondary
+    ids = seed(primary, 5000)
+    with pytest.raises(InjectedCrash):
+        sync_once(
+            both_ways.connection,
+            ctx=EngineContext(worker="w", on_checkpoint=crash_on("apply.submitted", submitted)),
+        )
+    expire_lease()
+    settle(both_ways.connection)
+
+    copies = copies_by_origin(secondary)
+    assert set(copies) == set(ids), "nothing lost"
+    assert all(len(found) == 1 for found in copies.values()), "nothing duplicated"
+    assert_agree(both_ways)
+    assert RecordLink.objects.count() == 5000
+    assert not RecordQueueItem.objects.exists()

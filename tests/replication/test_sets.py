@@ -1,7 +1,9 @@
-"""`sets.insert_rows`: the engine's many-row insert (record queue items, new links), checked on
-the database the lane runs (SQLite in `make test`, PostgreSQL in the scaled-out lane): what
-lands in each column, defaults and auto_now fields, conflicts skipped or raised, the batch
-boundaries, and how few statements it takes."""
+"""`sets.insert_rows` and `sets.update_rows`: the engine's many-row writes (record queue items,
+links), checked on the database the lane runs (SQLite in `make test`, PostgreSQL in the
+scaled-out lane): what lands in each column, defaults and auto_now fields, conflicts skipped or
+raised, the batch boundaries, and how few statements it takes."""
+
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -11,7 +13,7 @@ from django.utils import timezone
 
 from replication.engine import queue
 from replication.engine.links import NEW_LINK_FIELDS, LinkIndex, LinkWrite
-from replication.engine.sets import insert_rows
+from replication.engine.sets import insert_rows, update_rows
 from replication.models import Direction, QueueAction, QueueStatus, RecordLink, RecordQueueItem
 from tests.factories import ConnectionFactory
 
@@ -126,3 +128,40 @@ def test_save_links_inserts_new_links_with_their_ids_and_updates_known_ones():
     )
     assert RecordLink.objects.filter(connection=connection).count() == ROWS
     assert set(RecordLink.objects.values_list("secondary_state_hash", flat=True)) == {"new"}
+
+
+@pytest.mark.django_db
+def test_update_rows_writes_each_rows_own_values_strings_booleans_and_datetimes():
+    connection = ConnectionFactory()
+    links = LinkIndex(connection, P2S)
+    writes = [
+        LinkWrite("Account", s, "Account", t, "h")
+        for s, t in zip(ids("001", ROWS), ids("00X", ROWS), strict=True)
+    ]
+    saved = links.save_links(writes)
+    untouched = RecordLink.objects.create(
+        connection=connection,
+        primary_object="Account",
+        primary_id="001A",
+        secondary_object="Account",
+        secondary_id="00XA",
+    )
+    moment = timezone.now() - timedelta(days=3)
+    for n, link in enumerate(saved):
+        link.secondary_state_hash = f"hash {n}"
+        link.is_deleted = n % 2 == 0
+        link.synced_at = moment + timedelta(seconds=n)
+    with CaptureQueriesContext(db) as statements:
+        update_rows(RecordLink, saved, ["secondary_state_hash", "is_deleted", "synced_at"])
+    assert len(statements.captured_queries) <= 3
+
+    stored = {link.pk: link for link in RecordLink.objects.filter(connection=connection)}
+    for n, link in enumerate(saved):
+        row = stored[link.pk]
+        assert (row.secondary_state_hash, row.is_deleted, row.synced_at) == (
+            f"hash {n}",
+            n % 2 == 0,
+            moment + timedelta(seconds=n),
+        )
+        assert row.p2s_sent_hash == "h", "a field not named is left alone"
+    assert stored[untouched.pk].secondary_state_hash == "" and not stored[untouched.pk].is_deleted
