@@ -72,7 +72,6 @@ POINTS = [
     "capture.queued",
     "apply.planned",
     "apply.before_write",
-    "apply.submitted",  # a Bulk job submitted, not read back (big backlogs only)
     "apply.written",
     "apply.recorded",
     "feeds.written",  # a post, comment, share, file or attachment written, not yet linked
