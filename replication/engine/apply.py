@@ -239,7 +239,8 @@ class Applier:
 
     # --- reading ---------------------------------------------------------------------------
     def _records(self, plan: ObjectPlan, batch: list[RecordQueueItem]) -> dict[str, dict]:
-        records = {i.source_id: self.fresh[i.source_id] for i in batch if i.source_id in self.fresh}
+        # Taken out of `fresh`: a record applied once is read again if its item comes round again.
+        records = {i.source_id: self.fresh.pop(i.source_id) for i in batch if i.source_id in self.fresh}
         missing = [i.source_id for i in batch if i.source_id not in records]
         org = plan.publication.source_org
         records.update(
@@ -526,6 +527,8 @@ class Applier:
             except SalesforceApiError as exc:
                 self._write_failed(plan, entries, exc)
                 continue
+            for entry in entries:
+                entry.payload.forget_values()
             self.in_flight.append(PendingIngest(self, plan, kind, entries, links, job))
             self.ctx.checkpoint("apply.submitted")
 

@@ -1,6 +1,7 @@
 """Bulk API 2.0 jobs as the engine, bulk sync and reconcile use them: polling a job to its end,
 CSV cells and the per-record errors of an ingest job's results."""
 
+import re
 import time
 
 from connections.bulk import TERMINAL_STATES
@@ -27,12 +28,13 @@ def wait_for_job(client, job_id: str, *, query: bool, sleep, first_wait: float, 
 
 
 def parse_bulk_error(text: str) -> tuple[str, str, tuple[str, ...]]:
-    """`sf__Error` is `CODE:message:Field1,Field2 --` (`CODE:message:--` without fields)."""
+    """`sf__Error` is `CODE:message:Field1 Field2 --` (`CODE:message:--` without fields); the
+    field names are read whether spaces or commas separate them."""
     code, _, rest = text.partition(":")
     fields: tuple[str, ...] = ()
     if rest.endswith("--"):
         rest, _, names = rest[:-2].rpartition(":")
-        fields = tuple(n.strip() for n in names.split(",") if n.strip())
+        fields = tuple(n for n in re.split(r"[\s,]+", names) if n)
     return code or "UNKNOWN_ERROR", rest or "no error detail", fields
 
 

@@ -25,6 +25,14 @@ class Payload:
             return state_hash(self.values)
         return state_hash({name: self.values.get(name) for name in self.state_fields})
 
+    def forget_values(self) -> None:
+        """Once a Bulk job has the values: keep the digest (computed now) and let the values go,
+        so a batch in flight holds little while the next batch is planned (`apply.py`). A payload
+        with audit values keeps them all: its create may be sent again without those fields."""
+        if not self.audit:
+            _ = self.digest
+            self.values = {}
+
 
 def build_payload(plan: ObjectPlan, record: dict, links: LinkIndex, owner: str | None = None) -> Payload:
     """Mapped values with lookups translated to the target's ids and the owner given by the

@@ -6,7 +6,9 @@ Each test ends by reading both orgs field by field, and counts the Bulk jobs sfe
 
 import pytest
 
+from connections.models import Connection
 from replication.engine import apply
+from replication.engine.bulk_jobs import parse_bulk_error
 from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
 from replication.models import EXTERNAL_ID_FIELD, Direction, RecordLink, RecordQueueItem
@@ -22,6 +24,7 @@ from tests.replication.test_engine_integrity import (
 
 P2S = Direction.PRIMARY_TO_SECONDARY
 THRESHOLD = 1200  # above the 1,000 writes one composite call carries
+OLD = "2026-03-15T10:00:00.000+0000"
 RECORDS = 1500
 
 
@@ -180,3 +183,62 @@ def test_a_worker_killed_with_jobs_in_flight_duplicates_and_loses_nothing(
     assert_agree(both_ways)
     assert RecordLink.objects.count() == 5000
     assert not RecordQueueItem.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_upsert_replayed_after_a_crash_goes_through_with_audit_fields(subscribed, bulk_threshold):
+    """With audit fields on, a job's creates carry CreatedDate (settable on create only). Killed
+    after the job ran and before its outcomes were recorded, the next holder's job finds the
+    copies and is refused for those fields; those records are sent again without them (the
+    payloads in flight kept their values for that), and each record is copied once."""
+    Connection.objects.filter(pk=subscribed.connection.pk).update(sync_feeds_and_audit_fields=True)
+    for handle in (subscribed.primary, subscribed.secondary):
+        handle.org.set_option("audit_fields_on_create", True)
+    ids = [
+        subscribed.primary.org.create(
+            "Account", {"Name": f"Audited {i}", "CreatedDate": OLD}, user_id=subscribed.primary.user_id
+        )
+        for i in range(RECORDS)
+    ]
+    with pytest.raises(InjectedCrash):
+        sync_once(
+            subscribed.connection, ctx=EngineContext(worker="w", on_checkpoint=crash_on("apply.written", 1))
+        )
+    expire_lease()
+    settle(subscribed.connection, 3)
+
+    copies = subscribed.secondary.org.query(
+        f"SELECT Name, CreatedDate, {EXTERNAL_ID_FIELD} FROM Account", api_version="62.0"
+    ).records
+    assert sorted(c[EXTERNAL_ID_FIELD] for c in copies) == sorted(ids), "each record once"
+    assert all(c["CreatedDate"].startswith("2026-03-15T10:00:00") for c in copies)
+    assert RecordLink.objects.filter(connection=subscribed.connection).count() == RECORDS
+    assert not RecordQueueItem.objects.exists()
+    assert not SyncLog.objects.filter(status=SyncLog.Status.FAILED).exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",
+            ("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ("Name",)),
+        ),
+        (
+            "INVALID_FIELD_FOR_INSERT_UPDATE:Unable to create/update fields: CreatedDate, LastModifiedDate. "
+            "Check it.:CreatedDate LastModifiedDate --",
+            (
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                "Unable to create/update fields: CreatedDate, LastModifiedDate. Check it.",
+                ("CreatedDate", "LastModifiedDate"),
+            ),
+        ),
+        ("FIELD_X:two fields:A__c,B__c --", ("FIELD_X", "two fields", ("A__c", "B__c"))),
+        (
+            "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--",
+            ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record", ()),
+        ),
+    ],
+)
+def test_a_bulk_error_names_its_code_message_and_every_field(text, expected):
+    assert parse_bulk_error(text) == expected
