@@ -126,17 +126,22 @@ def apply_queue(
     taken = 0
     for _ in range(MAX_APPLY_ROUNDS):
         earlier = list(in_flight)
-        round_taken = Applier(ctx, connection, direction, plans, counter, fresh, in_flight=in_flight).run()
+        round_taken = Applier(ctx, connection, direction, plans, counter, fresh, in_flight).run()
         for pending in earlier:
             if pending in in_flight:  # not read back already by the round (another object)
                 pending.applier.settle(pending)
         taken += round_taken
         if not round_taken and not earlier:
             break
+    settle_all(in_flight)
+    return taken
+
+
+def settle_all(in_flight: list[PendingIngest]) -> None:
+    """Read back every job in flight (each removes itself from the list)."""
     while in_flight:
         pending = in_flight[0]
         pending.applier.settle(pending)
-    return taken
 
 
 class Applier:
@@ -147,17 +152,15 @@ class Applier:
         direction: str,
         plans: list[ObjectPlan],
         counter: RunCounter,
-        fresh: dict[str, dict] | None = None,
-        *,
-        in_flight: list[PendingIngest] | None = None,
+        fresh: dict[str, dict],
+        in_flight: list[PendingIngest],
     ) -> None:
         self.ctx, self.connection, self.direction = ctx, connection, direction
-        self.plans, self.counter, self.fresh = plans, counter, fresh or {}
+        self.plans, self.counter, self.fresh = plans, counter, fresh
         self.bulk_objects: set[str] = set()  # objects whose backlog goes through Bulk jobs this run
-        # Bulk jobs submitted and not read back yet, this round's and the previous round's
-        # (`apply_queue`); without a list from the caller, `run` reads its own back itself.
-        self.in_flight: list[PendingIngest] = in_flight if in_flight is not None else []
-        self.settles_own = in_flight is None
+        # Bulk jobs submitted and not read back yet, the previous round's and this round's
+        # (`apply_queue` reads them back).
+        self.in_flight = in_flight
 
     def run(self, *, limit: int = 2000) -> int:
         """Apply up to `limit` ready items (BULK_APPLY_BATCH when an object's backlog goes
@@ -179,18 +182,11 @@ class Applier:
             queue.drop(orphan)  # no longer published or subscribed
         if set(by_object) - {p.plan.source_object for p in self.in_flight}:
             # Another object may look up the records in flight: their links must exist first.
-            self._settle_all()
+            settle_all(self.in_flight)
         for plan in self.plans:
             if by_object.get(plan.source_object):
                 self._apply_batch(plan, by_object[plan.source_object])
-        if self.settles_own:
-            self._settle_all()
         return len(items)
-
-    def _settle_all(self) -> None:
-        while self.in_flight:
-            pending = self.in_flight[0]
-            pending.applier.settle(pending)
 
     def _big_backlogs(self) -> set[str]:
         """Objects with at least ORGSYNC_BULK_APPLY_THRESHOLD ready items in this direction
