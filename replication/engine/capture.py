@@ -5,6 +5,14 @@ IsDeleted); further pages cost one call each, each page queued before the next i
 FRESH_LIMIT records stay in memory for this cycle's apply (it reads the others by Id); only the
 queue items (ids and actions) are stored.
 
+A mass change is taken in slices: once a cycle has queued CAPTURE_BUDGET records of an object
+and the last page read lies past the cursor's position, the cycle stops reading that object's
+pages. The cursor is then at that page's last record and at the query's time `S`, so the next
+window starts at `min(that record, S - OVERLAP)`: nothing unread is skipped, and apply finds
+every record of the slice in memory instead of reading it again by Id. A re-read of the overlap
+(records at or before the old position) is never cut short: the position would not move, and the
+next window would start after what was left unread.
+
 The window. The cursor keeps the position `(SystemModstamp, Id)` of the last record captured and
 the org's time `S` of the last query (the composite answer's `Date`, see
 `SalesforceClient.last_server_time`). A record can commit after our query with a SystemModstamp
@@ -39,7 +47,10 @@ from replication.models import ChangeCursor, QueueAction, RecordLink, RejectedRe
 OVERLAP = timedelta(seconds=5)
 INITIAL_LOOKBACK = timedelta(minutes=5)
 QUERIES_PER_COMPOSITE = 5
-FRESH_LIMIT = 10_000  # records kept for this cycle's apply; apply reads the rest again by Id
+# Records of one object a cycle captures once past the cursor's position (whole pages): the rest
+# of a mass change waits for the next cycle, so apply finds all of them in `fresh`.
+CAPTURE_BUDGET = 20_000
+FRESH_LIMIT = 25_000  # records kept for this cycle's apply; apply reads the rest again by Id
 
 
 def soql_datetime(moment: datetime) -> str:
@@ -73,6 +84,12 @@ def _modstamp(record: dict) -> datetime:
     return parse_datetime(record["SystemModstamp"].replace("+0000", "+00:00"))
 
 
+def _beyond(record: dict, cursor: ChangeCursor) -> bool:
+    """Whether `record` (a page's last, in window order) lies past the position `cursor` had when
+    the query was made: it is then the position from which the next query reads on."""
+    return (_modstamp(record), record["Id"]) > (cursor.modstamp, cursor.position_id)
+
+
 class Capturer:
     def __init__(
         self, ctx: EngineContext, connection, direction: str, plans: list[ObjectPlan], counter: RunCounter
@@ -101,11 +118,15 @@ class Capturer:
             what = f"capture of {plan.source_object}"
             # Page by page: each page is queued and the cursor moved past it before the next is
             # read, so a mass change never sits in memory whole and a crash re-reads one page.
+            taken = 0
             for records in client.answer_pages(answer, what=what, before_page=self.ctx.fence):
                 self.ctx.checkpoint("capture.read")
                 self._process(plan, cursor, records)
                 self._advance(cursor, records, None)
                 self.ctx.checkpoint("capture.queued")
+                taken += len(records)
+                if taken >= CAPTURE_BUDGET and _beyond(records[-1], cursor):
+                    break  # the rest of the window is the next cycle's (module docstring)
             self._advance(cursor, [], server_time)
 
     def _cursor(self, plan: ObjectPlan) -> ChangeCursor:
@@ -151,6 +172,7 @@ class Capturer:
             if action:
                 changes[record["Id"]] = action
                 if len(self.fresh) < FRESH_LIMIT:
+                    record.pop("attributes", None)  # its type and URL: a fifth of a record's memory
                     self.fresh[record["Id"]] = record
         self._remember_source_state(plan, records, links)
         queue.enqueue(self.connection, self.direction, plan.source_object, changes)

@@ -2,13 +2,15 @@
 record captured plus the org's time of the last query (the composite answer's `Date`). An idle
 cycle re-reads nothing and costs one call, a record committed late inside the overlap before the
 last query is still captured, and a record at the position's very SystemModstamp with a greater Id
-is not skipped."""
+is not skipped. A mass change is taken in slices of CAPTURE_BUDGET records a cycle, each applied
+from memory, and a re-read of the overlap is never cut short."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
 from connections.client import SalesforceClient
+from replication.engine import capture
 from replication.engine.capture import OVERLAP
 from replication.engine.context import EngineContext
 from replication.engine.cycle import sync_once
@@ -16,6 +18,7 @@ from replication.models import EXTERNAL_ID_FIELD, ChangeCursor, Direction, Engin
 from sfemu.schema.dml import Writer
 from sfemu.timeutil import format_datetime, parse_datetime
 from tests.replication.conftest import LinkedOrgs
+from tests.replication.oracle import compare_orgs
 
 BURST = 3_000
 P2S = Direction.PRIMARY_TO_SECONDARY
@@ -168,3 +171,52 @@ def test_a_mass_change_is_queued_page_by_page_and_a_crash_rereads_one_page(subsc
     )
     copies = [r[EXTERNAL_ID_FIELD] for r in origins]
     assert sorted(copies) == sorted(ids), "every record arrived, none twice"
+
+
+def agree(linked: LinkedOrgs) -> None:
+    verdict = compare_orgs(linked, {"Account": ["Name"]})
+    assert verdict.counts() == {"missing": 0, "duplicated": 0, "stale": 0, "stuck": 0}, verdict.report()
+
+
+def test_a_mass_change_is_taken_in_slices_each_applied_from_memory(subscribed, sfemu_server, monkeypatch):
+    """Past CAPTURE_BUDGET records a cycle stops reading the window: it queues and applies that
+    slice with the records it read (apply reads none again by Id, though the whole change would
+    not fit in FRESH_LIMIT), and the next cycle reads on from the slice's last record."""
+    monkeypatch.setattr(capture, "CAPTURE_BUDGET", 2_000)  # one page
+    monkeypatch.setattr(capture, "FRESH_LIMIT", 2_500)
+    ids = write_accounts(subscribed.primary, [f"Mass {n}" for n in range(5_000)])
+    # The cycles run more than OVERLAP after the change: each reads on from the exact position.
+    sfemu_server.clock.advance(seconds=OVERLAP.total_seconds() * 2)
+    slices = []
+    for _ in range(3):
+        subscribed.primary.reset_calls()
+        report = sync_once(subscribed.connection)
+        slices.append(report.captured.get(P2S, 0))
+        # Capture's one composite call; apply read nothing again by Id (that is composite calls too).
+        assert subscribed.primary.calls()["composite"] == 1
+    assert slices == [2_000, 2_000, 1_000]
+    assert not RecordQueueItem.objects.filter(connection=subscribed.connection).exists()
+    assert target_origins(subscribed) == set(ids)
+    agree(subscribed)
+    idle_cycle(subscribed)
+
+
+def test_a_reread_of_the_overlap_is_not_cut_short(subscribed, sfemu_server, monkeypatch):
+    """A late commit stamped inside the overlap but behind more than CAPTURE_BUDGET records
+    already captured: the re-read reaches it. (Cut short, the cursor could not move back to
+    the cut, and the next window, past OVERLAP after the query, would start after the record.)"""
+    write_accounts(subscribed.primary, [f"Early {n}" for n in range(3_000)])
+    sfemu_server.clock.advance(seconds=3)
+    write_accounts(subscribed.primary, [f"Later {n}" for n in range(3_000)])
+    sync_once(subscribed.connection)
+    at = cursor(subscribed)
+    stamp = at.modstamp - timedelta(seconds=1)
+    assert at.server_time - OVERLAP < stamp, "the test needs a stamp inside the overlap"
+    (late,) = write_accounts(subscribed.primary, ["Late"], stamp=stamp)
+    monkeypatch.setattr(capture, "CAPTURE_BUDGET", 2_000)
+    sfemu_server.clock.advance(seconds=7)  # the query after this one starts past the late stamp
+    report = sync_once(subscribed.connection)
+    assert report.captured[P2S] == 6_001, "the whole overlap was read again"
+    assert late in target_origins(subscribed)
+    settle(subscribed)
+    agree(subscribed)
