@@ -184,7 +184,7 @@ class IngestRun:
     ) -> bool:
         """Up to CHUNK rows in one transaction; True when the job has nothing more to do."""
         job, org = self.job, self.org
-        with org.transaction():
+        with org.transaction(), org.stamper.shared():
             current = self.jobs.get(job.id)
             if current is None or current.state == ABORTED:
                 job.state = ABORTED

@@ -229,7 +229,8 @@ class Writer:
         """Insert many rows in one transaction with ``executemany`` (seed data, bulk loads).
 
         ``stamps`` (increasing wire datetimes) back-date the rows: they become CreatedDate,
-        LastModifiedDate and SystemModstamp. Any failing row aborts the whole batch.
+        LastModifiedDate and SystemModstamp. Without them every row gets the same stamp, as
+        Salesforce stamps the records of one transaction. Any failing row aborts the whole batch.
         """
         rids = self.org.new_ids(obj, len(rows))
         records: list[tuple] = []
@@ -237,10 +238,11 @@ class Writer:
         refs: list[tuple[str, str, str]] = []
         batch_keys: set[tuple[str, str]] = set()
         sources: list[tuple[str, dict, dict[str, Iterable[bytes]]]] = []
+        shared = None if stamps else format_datetime(self.org.stamper.next())
         for i, (rid, values) in enumerate(zip(rids, rows, strict=True)):
             parsed = self.parse(obj, values, creating=True)
             row_blobs = self._take_blobs(obj, parsed, None)
-            stamp = stamps[i] if stamps else format_datetime(self.org.stamper.next())
+            stamp = stamps[i] if stamps else shared
             row = self.defaults(obj, parsed, rid, user_id, stamp)
             if row_blobs:
                 sources.append((rid, row, row_blobs))

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from sfemu.bulk import service
+from sfemu.bulk import ingest, service
 from sfemu.testing import OrgHandle, SfemuServer
+from sfemu.timeutil import parse_datetime
 
 VERSION = "62.0"
 SF_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000\+0000$")
@@ -332,3 +333,20 @@ def test_auth_and_metering(sfemu_server, api, base, org) -> None:
     used = [int(h.split("=")[1].split("/")[0]) for h in (first, second)]
     assert used[1] == used[0] + 1
     assert api.get(f"{sfemu_server.url}/services/data/v40.0/jobs/ingest").status_code == 404
+
+
+def test_a_chunk_of_records_shares_one_stamp_never_ahead_of_the_clock(api, base, org) -> None:
+    """Salesforce stamps the records of one transaction alike: a 1,000-record insert job has one
+    SystemModstamp per 200-record chunk, none later than the org's clock. (A millisecond per
+    record ran a fast bulk load's stamps ahead of the clock, past the `Date` of later queries.)"""
+    info = run_ingest(
+        api, base, "Name\n" + "".join(f"Stamped {n}\n" for n in range(1_000)), operation="insert"
+    )
+    assert info["numberRecordsProcessed"] == 1_000 and info["numberRecordsFailed"] == 0
+    rows = org.org.query(
+        "SELECT SystemModstamp, CreatedDate FROM Account WHERE Name LIKE 'Stamped %'", api_version=VERSION
+    ).records
+    stamps = {r["SystemModstamp"] for r in rows}
+    assert len(rows) == 1_000 and len(stamps) <= 1_000 // ingest.CHUNK
+    assert max(parse_datetime(s) for s in stamps) <= org.org.now()
+    assert all(r["CreatedDate"] == r["SystemModstamp"] for r in rows)
