@@ -1,10 +1,10 @@
 """SOQL over SQLite without reading every row: predicate and ORDER BY pushdown, id cursors.
 
 The SOQL executor works on Python rows; at 100k rows, parsing and shaping all of them costs more
-than a second. Here the simple top-level predicates of a query (``SystemModstamp`` /
-``CreatedDate`` / ``LastModifiedDate`` ranges, ``Id =``/``IN``, ``IsDeleted =``) become SQL on the
-``records`` table, which only hands the executor the rows that can match (it still evaluates the
-whole WHERE, so SQL only has to return a superset).
+than a second. Here the simple predicates of a query (``SystemModstamp`` / ``CreatedDate`` /
+``LastModifiedDate`` ranges, ``Id`` comparisons and ``IN``, ``IsDeleted =``, and AND/OR groups of
+them) become SQL on the ``records`` table, which only hands the executor the rows that can match
+(it still evaluates the whole WHERE, so SQL only has to return a superset).
 
 When SQL can express the whole WHERE and the ORDER BY (``SystemModstamp[, Id]``, ``Id`` or none),
 the result is *exact* in SQL: a query answers with the ordered ids of every match (an index-only
@@ -56,8 +56,28 @@ def ensure_index(store: Store) -> None:
         store._sfemu_pushdown_index = True  # type: ignore[attr-defined]
 
 
+def _condition(item: ast.Condition) -> tuple[str, list[Any]] | None:
+    """SQL for one WHERE condition, or None when it (or any part of it) cannot be pushed.
+
+    ``AND``/``OR`` groups are pushed when every part is, so capture's exact-position window
+    ``SystemModstamp >= t AND (SystemModstamp > t OR Id > 'x')`` stays an index range in SQL.
+    """
+    if isinstance(item, ast.And | ast.Or):
+        parts = [_condition(part) for part in item.items]
+        if not parts or any(part is None for part in parts):
+            return None
+        joiner = " AND " if isinstance(item, ast.And) else " OR "
+        sql = joiner.join(f"({part[0]})" for part in parts if part is not None)
+        return sql, [param for part in parts if part is not None for param in part[1]]
+    if not isinstance(item, ast.Comparison | ast.InList):
+        return None
+    if not isinstance(item.field, ast.FieldRef) or len(item.field.path) != 1:
+        return None
+    return _predicate(item)
+
+
 def _predicate(item: ast.Comparison | ast.InList) -> tuple[str, list[Any]] | None:
-    """SQL for one top-level predicate, or None when it cannot be pushed."""
+    """SQL for one comparison or IN list on a plain field, or None when it cannot be pushed."""
     name = item.field.path[0].lower() if isinstance(item.field, ast.FieldRef) else ""
     if isinstance(item, ast.InList):
         if name != "id" or item.negated:
@@ -74,9 +94,10 @@ def _predicate(item: ast.Comparison | ast.InList) -> tuple[str, list[Any]] | Non
         return f"modstamp {op} ?", [format_datetime(value.value)]
     if name in _JSON_DATES and isinstance(value, ast.DateTimeLit):
         return f"json_extract(data, '$.{_JSON_DATES[name]}') {op} ?", [format_datetime(value.value)]
-    if name == "id" and op == "=" and isinstance(value, ast.StringLit):
+    if name == "id" and isinstance(value, ast.StringLit):
+        # The executor compares canonical 18-char ids as strings, as SQLite's BINARY collation does.
         canonical = ids.normalize(value.value)
-        return ("id = ?", [canonical]) if canonical else None
+        return (f"id {op} ?", [canonical]) if canonical else None
     if name == "isdeleted" and op == "=" and isinstance(value, ast.BoolLit):
         return "is_deleted = ?", [int(value.value)]
     return None
@@ -105,18 +126,18 @@ def plan(query: ast.Query, include_deleted: bool) -> Pushdown:
     """What of ``query`` SQL can do (``include_deleted``: queryAll or ALL ROWS)."""
     clauses: list[str] = [] if include_deleted or query.all_rows else ["is_deleted = 0"]
     params: list[Any] = []
-    predicates = query.top_level_predicates() if query.where is not None else []
-    where_items = 0
-    if query.where is not None:
-        where_items = len(query.where.items) if isinstance(query.where, ast.And) else 1
+    where = query.where
+    items: tuple[ast.Condition, ...] = (
+        () if where is None else where.items if isinstance(where, ast.And) else (where,)
+    )
     pushed = 0
-    for item in predicates:
-        sql = _predicate(item)
+    for item in items:
+        sql = _condition(item)
         if sql is not None:
-            clauses.append(sql[0])
+            clauses.append(f"({sql[0]})")
             params.extend(sql[1])
             pushed += 1
-    return Pushdown(clauses, params, pushed == where_items, _order(query))
+    return Pushdown(clauses, params, pushed == len(items), _order(query))
 
 
 class _Source(OrgDataSource):

@@ -17,6 +17,7 @@ from sfemu.testing import OrgHandle, SfemuServer
 from sfemu.timeutil import format_datetime
 
 ROWS = 300
+TIED, TIED_AT = 40, 120
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,11 @@ def loaded():
     rows = [{"Name": f"Row {i:03d}", "Industry": "Energy" if i % 3 else "Retail"} for i in range(ROWS)]
     new = Writer(org, system=True).insert_many(
         org.schema.require("Account"), rows, org.admin_user_id, stamps=stamps
+    )
+    # A batch sharing one stamp (one transaction), so (SystemModstamp, Id) positions tie on the stamp.
+    tied = [{"Name": f"Tied {i:02d}"} for i in range(TIED)]
+    new += Writer(org, system=True).insert_many(
+        org.schema.require("Account"), tied, org.admin_user_id, stamps=[stamps[TIED_AT]] * TIED
     )
     for rid in new[::7]:
         org.delete(rid, user_id=org.admin_user_id)
@@ -55,6 +61,13 @@ QUERIES = [
     "SELECT Industry, COUNT(Id) n FROM Account WHERE SystemModstamp > {a} GROUP BY Industry",
     "SELECT Id, Name FROM Account WHERE SystemModstamp > {a} ORDER BY Name DESC LIMIT 5",
     "SELECT Id FROM Account WHERE SystemModstamp > {a} OR Name = 'Row 001' ORDER BY SystemModstamp, Id",
+    # Capture's exact-position window, with the position inside the tied batch (as 18 and 15 chars).
+    "SELECT Id, Name FROM Account WHERE SystemModstamp >= {t} AND (SystemModstamp > {t} OR Id > '{tied}') "
+    "ORDER BY SystemModstamp, Id LIMIT 50",
+    "SELECT Id FROM Account WHERE SystemModstamp >= {t} AND (SystemModstamp > {t} OR Id > '{tied15}') "
+    "ORDER BY SystemModstamp, Id",
+    "SELECT Id FROM Account WHERE (Id <= '{tied}' AND IsDeleted = false) OR SystemModstamp < {a} ORDER BY Id",
+    "SELECT Id FROM Account WHERE SystemModstamp > {a} AND (Id > '{tied}' OR Name = 'Row 007') ORDER BY Id",
 ]
 
 
@@ -62,7 +75,17 @@ QUERIES = [
 @pytest.mark.parametrize("include_deleted", [False, True])
 def test_pushdown_matches_the_plain_executor(loaded, template: str, include_deleted: bool) -> None:
     org, stamps, new = loaded
-    soql = template.format(a=_lit(stamps[40]), b=_lit(stamps[250]), id0=new[3], id1=new[14][:15], id2=new[8])
+    tied = sorted(new[ROWS:])[TIED // 2]
+    soql = template.format(
+        a=_lit(stamps[40]),
+        b=_lit(stamps[250]),
+        t=_lit(stamps[TIED_AT]),
+        tied=tied.lower(),
+        tied15=tied[:15],
+        id0=new[3],
+        id1=new[14][:15],
+        id2=new[8],
+    )
     plain = execute(soql, OrgDataSource(org), include_deleted=include_deleted)
     pushed = query_pages.run(org, soql, include_deleted=include_deleted)
     assert (pushed.total_size, pushed.is_count) == (plain.total_size, plain.is_count)
@@ -70,13 +93,21 @@ def test_pushdown_matches_the_plain_executor(loaded, template: str, include_dele
 
 
 def test_exact_queries_keep_ids_only(loaded) -> None:
-    org, stamps, _ = loaded
+    org, stamps, new = loaded
     soql = f"SELECT Id FROM Account WHERE SystemModstamp >= {_lit(stamps[0])} ORDER BY SystemModstamp, Id"
     paged = query_pages.start(org, soql)
     assert paged.records is None and paged.ids is not None and paged.rows == paged.total_size
     assert [r["Id"] for r in paged.page(org, 10, 20)] == paged.ids[10:20]
     fuzzy = query_pages.start(org, soql.replace("ORDER BY SystemModstamp, Id", "ORDER BY Name"))
     assert fuzzy.ids is None and fuzzy.records is not None
+    tied = sorted(new[ROWS:])[TIED // 2]
+    window = (
+        f"SELECT Id FROM Account WHERE SystemModstamp >= {_lit(stamps[TIED_AT])} "
+        f"AND (SystemModstamp > {_lit(stamps[TIED_AT])} OR Id > '{tied}') ORDER BY SystemModstamp, Id"
+    )
+    position = query_pages.start(org, window)
+    assert position.records is None and position.ids is not None
+    assert position.ids[0] == sorted(i for i in new[ROWS:] if i > tied and i not in new[::7])[0]
 
 
 def test_errors_are_the_executors(loaded) -> None:
