@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models import Field
+
+from replication.engine.sets import InIds
 
 
 class ReplicationConfig(AppConfig):
@@ -11,3 +14,4 @@ class ReplicationConfig(AppConfig):
         from replication import admin_sections, receivers  # noqa: F401 (receivers: connected on import)
 
         admin_sections.register()  # its part of the connection page (connections.admin_sections)
+        Field.register_lookup(InIds)

@@ -228,7 +228,7 @@ class Applier:
     def _still_claimed(self, batch: list[RecordQueueItem]) -> list[RecordQueueItem]:
         mine = set(
             RecordQueueItem.objects.filter(
-                pk__in=[i.pk for i in batch], status=QueueStatus.IN_PROGRESS
+                pk__in_ids=[i.pk for i in batch], status=QueueStatus.IN_PROGRESS
             ).values_list("pk", flat=True)
         )
         return [i for i in batch if i.pk in mine]
@@ -620,7 +620,9 @@ class Applier:
         try:
             with transaction.atomic():
                 saved = links.save_links([_link_write(plan, e, result) for e, result in written])
-                RecordLink.objects.filter(pk__in=deleted).update(is_deleted=True, synced_at=timezone.now())
+                RecordLink.objects.filter(pk__in_ids=deleted).update(
+                    is_deleted=True, synced_at=timezone.now()
+                )
                 source_ids = [e.item.source_id for _, e, _ in done]
                 log_resolved(connection=self.connection, direction=self.direction, source_ids=source_ids)
                 queue.complete_all([e.item for _, e, _ in done])

@@ -161,7 +161,9 @@ class Capturer:
         links = LinkIndex(self.connection, self.direction).load(r["Id"] for r in records)
         rejected = set(
             RejectedRecord.objects.filter(
-                connection=self.connection, direction=self.direction, source_id__in=[r["Id"] for r in records]
+                connection=self.connection,
+                direction=self.direction,
+                source_id__in_ids=[r["Id"] for r in records],
             ).values_list("source_id", flat=True)
         )
         changes: dict[str, str] = {}

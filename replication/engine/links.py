@@ -47,7 +47,7 @@ class LinkIndex:
         wanted = {i for i in source_ids if i} - set(self.by_source)
         for chunk in chunks(sorted(wanted), 500):
             query = RecordLink.objects.filter(
-                connection=self.connection, **{f"{self.source_field}__in": chunk}
+                connection=self.connection, **{f"{self.source_field}__in_ids": chunk}
             )
             for link in query:
                 self.by_source[self.source_id(link)] = link
@@ -132,7 +132,7 @@ class LinkIndex:
         by_source = {self.source_id(link): link for link in links}
         for chunk in chunks(sorted(by_source), 500):
             query = RecordLink.objects.filter(
-                connection=self.connection, **{f"{self.source_field}__in": chunk}
+                connection=self.connection, **{f"{self.source_field}__in_ids": chunk}
             )
             for pk, source_id in query.values_list("pk", self.source_field):
                 link = by_source[source_id]

@@ -43,7 +43,7 @@ def enqueue(connection: Connection, direction: str, source_object: str, changes:
     ids = list(changes)
     for start in range(0, len(ids), 500):
         existing |= set(
-            items.filter(source_id__in=ids[start : start + 500]).values_list("source_id", flat=True)
+            items.filter(source_id__in_ids=ids[start : start + 500]).values_list("source_id", flat=True)
         )
     new = [(i, a) for i, a in changes.items() if i not in existing]
     # A capture of the same connection and direction runs under a lease, so a conflict here is
@@ -60,7 +60,7 @@ def enqueue(connection: Connection, direction: str, source_object: str, changes:
         collapse.setdefault(changes[source_id], []).append(source_id)
     for action, source_ids in collapse.items():
         for start in range(0, len(source_ids), 500):
-            items.filter(source_id__in=source_ids[start : start + 500]).update(
+            items.filter(source_id__in_ids=source_ids[start : start + 500]).update(
                 version=F("version") + 1,
                 action=action,
                 source_object=source_object,
@@ -140,7 +140,7 @@ def claim(
     with transaction.atomic():
         if fence is not None:
             fence()
-        items.filter(id__in=candidates).filter(_ready(now)).update(
+        items.filter(id__in_ids=candidates).filter(_ready(now)).update(
             status=QueueStatus.IN_PROGRESS,
             claimed_by=token,
             claimed_at=now,
@@ -169,10 +169,10 @@ def complete_all(items: list[RecordQueueItem]) -> int:
         pks.sort()  # rows locked in one order by every set-based write of the queue
         for start in range(0, len(pks), 500):
             removed += RecordQueueItem.objects.filter(
-                pk__in=pks[start : start + 500], version=version
+                pk__in_ids=pks[start : start + 500], version=version
             ).delete()[0]
     if removed < len(items):
-        changed = RecordQueueItem.objects.filter(pk__in=[i.pk for i in items])
+        changed = RecordQueueItem.objects.filter(pk__in_ids=[i.pk for i in items])
         release(list(changed))
     return removed
 
@@ -181,7 +181,7 @@ def release(items: Iterable[RecordQueueItem], *, delay: timedelta | None = None)
     """Give items back without counting an attempt (e.g. waiting for a parent record)."""
     ids = [i.pk for i in items]
     status = QueueStatus.RETRYING if delay else QueueStatus.QUEUED
-    RecordQueueItem.objects.filter(pk__in=ids).update(
+    RecordQueueItem.objects.filter(pk__in_ids=ids).update(
         status=status,
         claimed_by="",
         claimed_at=None,

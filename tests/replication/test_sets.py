@@ -165,3 +165,25 @@ def test_update_rows_writes_each_rows_own_values_strings_booleans_and_datetimes(
         )
         assert row.p2s_sent_hash == "h", "a field not named is left alone"
     assert stored[untouched.pk].secondary_state_hash == "" and not stored[untouched.pk].is_deleted
+
+
+@pytest.mark.django_db
+def test_in_ids_finds_exactly_what_in_finds_by_text_id_and_by_primary_key():
+    connection = ConnectionFactory()
+    source_ids = ids("001", ROWS)
+    insert_rows(
+        RecordQueueItem,
+        ["source_id", "action"],
+        [(source_id, QueueAction.GENERIC_UPDATE) for source_id in source_ids],
+        shared={"connection": connection.pk, "direction": P2S, "source_object": "Account"},
+    )
+    items = RecordQueueItem.objects.filter(connection=connection)
+    wanted = [*source_ids[::3], source_ids[0], "001nope"]  # a repeat and an id that is not there
+    by_text = sorted(items.filter(source_id__in_ids=wanted).values_list("pk", flat=True))
+    assert by_text == sorted(items.filter(source_id__in=wanted).values_list("pk", flat=True))
+    assert len(by_text) == len(source_ids[::3])
+    pks = by_text[::2]
+    assert sorted(items.filter(pk__in_ids=pks).values_list("pk", flat=True)) == pks
+    assert list(items.filter(pk__in_ids=[])) == []
+    with pytest.raises(TypeError, match="in_ids takes ids"):
+        items.filter(pk__in_ids=[1.0])
