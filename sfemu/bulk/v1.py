@@ -441,23 +441,31 @@ class BulkV1Service:
         records, fmt = parse_records(org, job, body)
         started = time.monotonic()
         results: list[dict[str, Any]] = []
-        for record in records:
-            try:
-                with org.transaction():
-                    rid, created = dml_one(org, job, record, fmt)
-            except SalesforceError as exc:
-                err = ingest.bulk_error(exc)
-                results.append({"id": None, "success": False, "created": False, "error": err})
-            except Exception:
-                log.exception("bulk v1 row failed unexpectedly (batch %s)", batch.id)
-                err = SalesforceError("UNKNOWN_EXCEPTION", "An unexpected error occurred.", fields=[])
-                results.append({"id": None, "success": False, "created": False, "error": err})
-            else:
-                results.append({"id": rid, "success": True, "created": created, "error": None})
+        # As in Bulk 2.0 (`ingest.py`): 200 records per transaction, which share one
+        # SystemModstamp; each record is a savepoint of its own, so one failure fails one row.
+        for first in range(0, len(records), ingest.CHUNK):
+            with org.transaction(), org.stamper.shared():
+                results += [
+                    self._dml_row(org, job, batch, r, fmt) for r in records[first : first + ingest.CHUNK]
+                ]
         batch.processed = len(results)
         batch.failed = sum(1 for r in results if not r["success"])
         batch.api_ms = int((time.monotonic() - started) * 1000)
         (folder / f"{batch.id}.result").write_bytes(render_dml_results(job.content_type, results))
+
+    @staticmethod
+    def _dml_row(org: Org, job: V1Job, batch: V1Batch, record: dict[str, Any], fmt: str) -> dict[str, Any]:
+        """One record of a DML batch, in a savepoint of its own: its result row."""
+        try:
+            with org.transaction():
+                rid, created = dml_one(org, job, record, fmt)
+        except SalesforceError as exc:
+            return {"id": None, "success": False, "created": False, "error": ingest.bulk_error(exc)}
+        except Exception:
+            log.exception("bulk v1 row failed unexpectedly (batch %s)", batch.id)
+            err = SalesforceError("UNKNOWN_EXCEPTION", "An unexpected error occurred.", fields=[])
+            return {"id": None, "success": False, "created": False, "error": err}
+        return {"id": rid, "success": True, "created": created, "error": None}
 
     # --- query ---------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
+from sfemu.bulk import ingest
 from sfemu.testing import OrgHandle, SfemuServer
+from sfemu.timeutil import parse_datetime
 
 NS = "http://www.force.com/2009/06/asyncapi/dataload"
 Q = f"{{{NS}}}"
@@ -295,3 +297,35 @@ def test_csv_job_answers_xml_whatever_the_request_content_type(
     assert ElementTree.fromstring(job_info.content).tag == Q + "jobInfo"
     missing = http.get(f"{base}/750000000000000AAA", headers=headers)
     assert missing.status_code == 400 and missing.json()["exceptionCode"] == "InvalidJob"
+
+
+def test_a_batch_shares_one_stamp_per_200_records_and_fails_only_its_bad_rows(
+    http: requests.Session, base: str, org: OrgHandle
+) -> None:
+    """As in Bulk 2.0, Salesforce runs a v1 batch 200 records per transaction: they share one
+    SystemModstamp, none later than the org's clock, and a bad record fails only its own row."""
+    resp = http.post(
+        base, headers=xml_headers(org), data=job_doc(operation="insert", object="Account", contentType="CSV")
+    )
+    job = children(resp, "jobInfo")["id"]
+    employees = ["many" if n == 500 else str(n) for n in range(1_000)]  # row 500: not a number
+    batch = children(
+        http.post(
+            f"{base}/{job}/batch",
+            headers=xml_headers(org, **{"Content-Type": "text/csv"}),
+            data="Name,NumberOfEmployees\n"
+            + "".join(f"V1 stamped {n},{e}\n" for n, e in enumerate(employees)),
+        ),
+        "batchInfo",
+    )
+    settle(http, f"{base}/{job}/batch", xml_headers(org))
+    result = http.get(f"{base}/{job}/batch/{batch['id']}/result", headers=xml_headers(org)).text.splitlines()
+    assert len(result) == 1 + 1_000
+    assert result[1 + 500].split(",")[1:3] == ['"false"', '"false"'] and "many" in result[501]
+    assert sum(1 for line in result[1:] if line.split(",")[1] == '"true"') == 999
+    rows = org.org.query(
+        "SELECT SystemModstamp FROM Account WHERE Name LIKE 'V1 stamped %'", api_version="62.0"
+    ).records
+    stamps = {r["SystemModstamp"] for r in rows}
+    assert len(rows) == 999 and len(stamps) == 1_000 // ingest.CHUNK  # one per chunk, each its own
+    assert max(parse_datetime(s) for s in stamps) <= org.org.now()
