@@ -59,13 +59,17 @@ ID_CHUNK = 200  # ids per IN list
 COLLECTION = 200
 CHILD_OBJECTS = ("FeedItem", "FeedComment", "ContentDocument", "ContentDocumentLink", "Attachment")
 NOT_PARENTS = (*CHILD_OBJECTS, "User")
-# Where a child of each kind hangs (a file's entry is logged under its document).
+# Where a child of each kind hangs (a file's entry is logged under its document), and the
+# column of the answer that holds the child's own Id.
 PARENT_OF_CHILD = {
-    "FeedItem": "SELECT ParentId FROM FeedItem WHERE Id IN ({})",
-    "FeedComment": "SELECT ParentId FROM FeedComment WHERE Id IN ({})",
-    "Attachment": "SELECT ParentId FROM Attachment WHERE Id IN ({})",
-    "ContentDocumentLink": "SELECT LinkedEntityId FROM ContentDocumentLink WHERE Id IN ({})",
-    "ContentDocument": "SELECT LinkedEntityId FROM ContentDocumentLink WHERE ContentDocumentId IN ({})",
+    "FeedItem": ("SELECT Id, ParentId FROM FeedItem WHERE Id IN ({})", "Id"),
+    "FeedComment": ("SELECT Id, ParentId FROM FeedComment WHERE Id IN ({})", "Id"),
+    "Attachment": ("SELECT Id, ParentId FROM Attachment WHERE Id IN ({})", "Id"),
+    "ContentDocumentLink": ("SELECT Id, LinkedEntityId FROM ContentDocumentLink WHERE Id IN ({})", "Id"),
+    "ContentDocument": (
+        "SELECT ContentDocumentId, LinkedEntityId FROM ContentDocumentLink WHERE ContentDocumentId IN ({})",
+        "ContentDocumentId",
+    ),
 }
 FEED_ITEM_FIELDS = "Id, ParentId, Type, Title, Body, LinkUrl, IsRichText, RelatedRecordId, Visibility"
 COMMENT_FIELDS = "Id, FeedItemId, ParentId, CommentBody, IsRichText, RelatedRecordId"
@@ -235,7 +239,9 @@ class FeedSync:
 
     def _retried_parents(self) -> set[str]:
         """Parents of the children whose Failed entries an operator retried (Retrying entries):
-        the step tries those children again. One composite call, only when there are any."""
+        the step tries those children again. One composite call, only when there are any.
+        A retried child no longer in its source has nothing left to copy: its entry is
+        resolved here, or it would stay Retrying (and be looked for) on every cycle."""
         retried: dict[str, list[str]] = {}
         entries = SyncLog.objects.filter(
             connection=self.connection,
@@ -245,11 +251,18 @@ class FeedSync:
         )
         for sobject, source_id in entries.values_list("source_object", "source_id"):
             retried.setdefault(sobject, []).append(source_id)
+        asked = [(sobject, ids[:ID_CHUNK]) for sobject, ids in sorted(retried.items())]
         queries = [
-            PARENT_OF_CHILD[sobject].format(",".join(soql_string(i) for i in ids[:ID_CHUNK]))
-            for sobject, ids in sorted(retried.items())
+            PARENT_OF_CHILD[sobject][0].format(",".join(soql_string(i) for i in ids))
+            for sobject, ids in asked
         ]
         found = self.query(queries) if queries else []
+        gone = [
+            child
+            for (sobject, ids), rows in zip(asked, found, strict=True)
+            for child in set(ids) - {r[PARENT_OF_CHILD[sobject][1]] for r in rows}
+        ]
+        log_resolved(connection=self.connection, direction=self.direction, source_ids=gone)
         return {r.get("ParentId") or r.get("LinkedEntityId") for rows in found for r in rows} - {None}
 
     def _linked_parents(self, touched: set[str], since: datetime) -> dict[str, str]:

@@ -202,6 +202,33 @@ def test_feeds_cost_composite_calls_not_one_per_record(feeds):
     assert baseline - idle <= 8, (baseline, idle)
 
 
+def test_retry_of_a_file_deleted_in_the_source_meanwhile_ends_resolved(feeds, settings, sfemu_server):
+    """A feed child retried after it was deleted in its source has nothing left to copy: its
+    entry ends Resolved on the next cycle (not Retrying for ever), nothing reaches the target,
+    and later cycles stop looking for it."""
+    from synclog.services import sync_log_retry
+
+    settings.ORGSYNC_FILE_SIZE_LIMIT_MB = 1
+    account, copy = synced_account(feeds)
+    version = upload(feeds.primary, account, 2 * MB, "gone.zip")
+    sync_once(feeds.connection)
+    entries = SyncLog.objects.filter(connection=feeds.connection, error_code="FILE_TOO_LARGE")
+    assert entries.get().status == SyncLog.Status.FAILED
+    sfemu_server.clock.advance(seconds=60)
+    sync_once(feeds.connection)
+    document = query(feeds.primary, f"SELECT ContentDocumentId FROM ContentVersion WHERE Id = '{version}'")
+    feeds.primary.org.delete(document[0]["ContentDocumentId"], user_id=feeds.primary.user_id)
+
+    settings.ORGSYNC_FILE_SIZE_LIMIT_MB = 38
+    assert sync_log_retry(entries=entries).retried == 1
+    sync_once(feeds.connection)
+    assert entries.get().status == SyncLog.Status.RESOLVED
+    assert assert_same(feeds, account, copy)["files"] == []
+    assert not SyncLog.objects.filter(
+        connection=feeds.connection, status__in=[SyncLog.Status.RETRYING, SyncLog.Status.FAILED]
+    ).exists()
+
+
 def test_retry_of_a_skipped_file_sends_it_once_the_limit_allows(feeds, settings, sfemu_server):
     """An operator's Retry on a feed child's Failed entry queues no record: the next cycle's feed
     step looks at its record again. A file skipped as too large goes once the limit is raised,
