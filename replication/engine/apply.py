@@ -95,6 +95,7 @@ class Ops:
     adopts: list[Entry] = field(default_factory=list)  # our own copies with no link (identity.py)
     unlinked_deletes: list[Entry] = field(default_factory=list)  # deleted, no link: a copy may exist
     in_sync: list[Entry] = field(default_factory=list)  # the target holds the payload: nothing to write
+    gone: list[RecordQueueItem] = field(default_factory=list)  # deleted in the source, no copy: nothing to do
 
 
 @dataclass(eq=False)  # one job each: found in the in-flight list by identity
@@ -330,7 +331,7 @@ class Applier:
             elif link is None and record is not None:
                 ops.unlinked_deletes.append(Entry(item))
             else:
-                self._finish(item)
+                ops.gone.append(item)
             return
         if link is None and plan.identity and record.get(EXTERNAL_ID_FIELD):
             ops.adopts.append(Entry(item))  # our own copy: linked, never copied back
@@ -426,7 +427,7 @@ class Applier:
         for entry in ops.unlinked_deletes:
             copy = copies.get(entry.item.source_id)
             if copy is None:
-                self._finish(entry.item)
+                ops.gone.append(entry.item)
             else:
                 entry.target_id = copy["Id"]
                 ops.deletes.append(entry)
@@ -466,6 +467,8 @@ class Applier:
             self._check_targets(plan, ops, links, records)
         if ops.in_sync:
             self._settle_in_sync(ops.in_sync, links)
+        if ops.gone:
+            self._settle_gone(ops.gone)
         if plan.source_object in self.bulk_objects and len(ops.upserts) + len(ops.updates) > BULK_MINIMUM:
             self._send_bulk(plan, ops, links)
             ops.upserts, ops.updates = [], []
@@ -640,11 +643,25 @@ class Applier:
 
     def _settle_in_sync(self, entries: list[Entry], links: LinkIndex) -> None:
         """Records whose target holds the payload already (an echo, a re-read): no write; their
-        links note the payload as sent and their items complete, together."""
+        links note the payload as sent, their open log entries (a failure, an operator's retry)
+        are resolved, since the orgs agree, and their items complete, together."""
         with transaction.atomic():
             links.mark_all_sent([(e.link, e.payload.digest) for e in entries])
+            source_ids = [e.item.source_id for e in entries]
+            log_resolved(connection=self.connection, direction=self.direction, source_ids=source_ids)
             queue.complete_all([e.item for e in entries])
         self.counter.skipped += len(entries)
+
+    def _settle_gone(self, items: list[RecordQueueItem]) -> None:
+        """Records deleted in the source with no copy in the target (never linked, or the copy's
+        delete recorded already): nothing to write, the orgs agree. Their open log entries are
+        resolved and their items complete, together — an entry retried by an operator would
+        otherwise stay Retrying for ever."""
+        with transaction.atomic():
+            log_resolved(
+                connection=self.connection, direction=self.direction, source_ids=[i.source_id for i in items]
+            )
+            queue.complete_all(items)
 
     def _settle(
         self, plan: ObjectPlan, kind: str, entry: Entry, result: RecordResult, links: LinkIndex

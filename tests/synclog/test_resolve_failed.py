@@ -121,3 +121,40 @@ def test_an_operator_retry_still_moves_the_count_in_place(linked):
     assert SyncLog.objects.get(source_id=bad).status == Status.RESOLVED
     failing_run.refresh_from_db()
     assert (failing_run.succeeded, failing_run.failed) == (1, 0)
+
+
+@pytest.mark.parametrize("retried", [False, True])
+def test_a_failed_record_deleted_in_its_source_resolves_its_entry(linked, retried):
+    """A record that never reached the target and was then deleted in its source leaves nothing
+    to sync: the orgs agree, so its entry ends Resolved (it stayed Failed, or Retrying for ever
+    once an operator retried it)."""
+    subscribe(linked, "Account")
+    revenue_must_be_positive(linked)
+    bad = create_with_revenue(linked, "Bad", -5)
+    sync_once(linked.connection)
+    entries = SyncLog.objects.filter(source_id=bad)
+    assert entries.get().status == Status.FAILED
+    linked.primary.org.delete(bad, user_id=linked.primary.user_id)
+    if retried:
+        assert sync_log_retry(entries=entries).retried == 1
+    sync_once(linked.connection)
+    assert entries.get().status == Status.RESOLVED
+    assert target_revenues(linked) == {}
+    assert not linked.connection.queue_items.exists()
+
+
+def test_a_failed_update_undone_in_its_source_resolves_its_entry(linked):
+    """A change that failed in the target and was then undone in the source: the target holds
+    what the source holds again, so nothing is written and the entry ends Resolved."""
+    subscribe(linked, "Account")
+    good = create_with_revenue(linked, "Good", 100)
+    sync_once(linked.connection)
+    revenue_must_be_positive(linked)
+    set_revenue(linked, good, -5)
+    sync_once(linked.connection)
+    entries = SyncLog.objects.filter(source_id=good)
+    assert entries.get().status == Status.FAILED
+    set_revenue(linked, good, 100)
+    sync_once(linked.connection)
+    assert entries.get().status == Status.RESOLVED
+    assert target_revenues(linked) == {"Good": 100}
