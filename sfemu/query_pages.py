@@ -63,12 +63,14 @@ def _condition(item: ast.Condition) -> tuple[str, list[Any]] | None:
     ``SystemModstamp >= t AND (SystemModstamp > t OR Id > 'x')`` stays an index range in SQL.
     """
     if isinstance(item, ast.And | ast.Or):
-        parts = [_condition(part) for part in item.items]
-        if not parts or any(part is None for part in parts):
-            return None
-        joiner = " AND " if isinstance(item, ast.And) else " OR "
-        sql = joiner.join(f"({part[0]})" for part in parts if part is not None)
-        return sql, [param for part in parts if part is not None for param in part[1]]
+        sqls, params = [], []
+        for part in item.items:
+            pushed = _condition(part)
+            if pushed is None:
+                return None
+            sqls.append(f"({pushed[0]})")
+            params += pushed[1]
+        return (" AND " if isinstance(item, ast.And) else " OR ").join(sqls), params
     if not isinstance(item, ast.Comparison | ast.InList):
         return None
     if not isinstance(item.field, ast.FieldRef) or len(item.field.path) != 1:
