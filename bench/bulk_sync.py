@@ -6,7 +6,8 @@ Accounts in the primary through Bulk API 2.0, then runs the bulk sync in a child
 worker, alone, so its peak RSS is orgsync's and not the emulator's — and prints:
 
 - records/s end to end (from the start of the run until every record is linked),
-- total API calls of the run and per object (the Bulk path's budget is 15 per object),
+- total API calls of the run and per object (the Bulk path: the query job and its pages, then
+  about five calls per ingest job of `ORGSYNC_BULK_SYNC_JOB_RECORDS` records),
 - the worker's peak RSS.
 
 Prints figures; asserts nothing. ``--records 1000000`` measures the million-record case.

@@ -247,8 +247,11 @@ ORGSYNC_PARTNER_RATE_LIMIT = env.int("ORGSYNC_PARTNER_RATE_LIMIT", default=30)
 # --- Bulk sync (see docs/bulk-sync.md) ---
 # Objects with more records in scope than this go through Bulk API 2.0; fewer through REST.
 ORGSYNC_BULK_SYNC_THRESHOLD = env.int("ORGSYNC_BULK_SYNC_THRESHOLD", default=2000)
-# Records per Bulk API result page, and per ingest job (one upload per job, ≤ 100 MB of CSV).
+# Records per Bulk API result page (a page is checkpointed as a whole once written).
 ORGSYNC_BULK_SYNC_PAGE_RECORDS = env.int("ORGSYNC_BULK_SYNC_PAGE_RECORDS", default=100_000)
+# Records per ingest job (one upload per job): Salesforce runs one or two while the next is
+# read, classified and uploaded. Smaller jobs overlap more, at five API calls per job.
+ORGSYNC_BULK_SYNC_JOB_RECORDS = env.int("ORGSYNC_BULK_SYNC_JOB_RECORDS", default=20_000)
 # A backlog of at least this many changed records of one object and direction is applied through
 # Bulk API 2.0 jobs (upsert on OrgSync_Source_Id__c, update by Id), not collections; 0 never does.
 ORGSYNC_BULK_APPLY_THRESHOLD = env.int("ORGSYNC_BULK_APPLY_THRESHOLD", default=10_000)

@@ -397,9 +397,10 @@ class BulkSync(models.Model):
 class BulkSyncObject(models.Model):
     """One object of a bulk sync: its counts and its checkpoint.
 
-    The checkpoint is the Bulk API query job and the locator of the next result page not yet
-    written, plus the ingest job in flight: a resumed run harvests that job's results instead of
-    sending its records again, then goes on from the locator.
+    The checkpoint is the Bulk API query job, the locator of the next result page not yet
+    written and, for the page being written, `page_checkpoint`: how many of its rows are in ingest
+    jobs, the counts then, and the ingest jobs in flight. A resumed run reads those jobs' results
+    back instead of sending their records again, then goes on with the page's next row.
     """
 
     class Path(models.TextChoices):
@@ -433,16 +434,11 @@ class BulkSyncObject(models.Model):
     )
     query_job_id = models.CharField(max_length=40, blank=True)
     next_locator = models.CharField(max_length=200, blank=True)
-    ingest_job_id = models.CharField(max_length=40, blank=True)
-    ingest_next_locator = models.CharField(
-        max_length=200,
-        blank=True,
-        help_text="Where reading goes on once the ingest job in flight is read back.",
-    )
-    page_start_counts = models.JSONField(
+    page_checkpoint = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Counts when the current page began (a re-read page starts from them).",
+        help_text="The page being written: its rows in ingest jobs (`rows`), the counts then "
+        "(`counts`), the ingest jobs in flight (`jobs`) and the one being uploaded (`uploading`).",
     )
     files = models.PositiveIntegerField(
         default=0, help_text="Files and attachments of its records sent (Sync Feeds)."

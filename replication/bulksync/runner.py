@@ -9,8 +9,10 @@ records again, and a page that was only half read is read again from its start.
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 
@@ -24,7 +26,16 @@ from connections.client_errors import RetryableError, SalesforceApiError
 from replication.bulksync.feeds import bulk_sync_feeds
 from replication.bulksync.scope import Scope
 from replication.bulksync.source import BulkSource, RestSource, count_in_scope
-from replication.bulksync.target import BulkTarget, DryRunTarget, Entry, Outcome, RestTarget, harvest
+from replication.bulksync.target import (
+    BulkTarget,
+    DryRunTarget,
+    Entry,
+    Outcome,
+    RestTarget,
+    expected_seconds,
+    harvest,
+    wait_for_ingest,
+)
 from replication.engine import queue
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker
@@ -49,10 +60,21 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 CONNECTION_LEASE_WAIT = 60  # seconds a bulk sync waits for a running cycle of its connection
 CHUNK = 2000  # records classified (links, owners, parents looked up) together
+IN_FLIGHT = 2  # ingest jobs of an object Salesforce runs at once while the next is prepared
 END = "<end>"  # next_locator once every page of the query is written
 COUNTS = ("processed", "inserted", "linked", "skipped", "failed", "held_back", "queued")
 Status = BulkSync.Status
 ObjectStatus = BulkSyncObject.Status
+
+
+@dataclass
+class InFlight:
+    """An ingest job sent and not yet read back, with the keyed hashes of what it carries."""
+
+    id: str
+    digests: dict[str, tuple[str, str]]
+    rows: int
+    sent_at: float  # time.monotonic()
 
 
 class Cancelled(Exception):
@@ -80,6 +102,7 @@ class BulkSyncRunner:
         self.would_write: set[str] = set()
         self.threshold = settings.ORGSYNC_BULK_SYNC_THRESHOLD
         self.page_records = settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS
+        self.job_records = settings.ORGSYNC_BULK_SYNC_JOB_RECORDS
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> BulkSync:
@@ -207,8 +230,9 @@ class BulkSyncRunner:
 
     def _bulk_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
         source = BulkSource(self.ctx, plan, self.scope, page_records=self.page_records, sleep=self.sleep)
-        if obj.ingest_job_id:
-            self._resume_ingest(obj, plan)
+        if obj.page_checkpoint:  # stopped within a page: as it was at its last checkpoint
+            self._restore_counts(obj)
+            self._resume_jobs(obj, plan)
         if obj.next_locator == END:
             return
         if not obj.query_job_id:
@@ -222,26 +246,67 @@ class BulkSyncRunner:
                 error_code="BULK_QUERY_FAILED",
             )
         for page in source.pages(obj.query_job_id, obj.next_locator):
-            self._bulk_page(obj, plan, page)
+            if not obj.page_checkpoint:
+                self._checkpoint(obj, rows=0, jobs=[])
+            if self.bulk.dry_run:
+                self._write(obj, plan, page.rows, DryRunTarget(self.ctx, plan))
+            else:
+                self._bulk_page(obj, plan, islice(page.rows, obj.page_checkpoint["rows"], None))
+            self._page_done(obj, page.next_locator or END)
 
-    def _bulk_page(self, obj: BulkSyncObject, plan: ObjectPlan, page) -> None:
-        if obj.page_start_counts:
-            for name in COUNTS:  # this page was read before, up to a crash: count it once
-                setattr(obj, name, obj.page_start_counts[name])
-        obj.page_start_counts = {name: getattr(obj, name) for name in COUNTS}
-        obj.save(update_fields=["page_start_counts", "updated_at"])
-        following = page.next_locator or END
-        if self.bulk.dry_run:
-            target = DryRunTarget(self.ctx, plan)
-        else:
-            target = BulkTarget(
-                self.ctx,
-                plan,
-                sleep=self.sleep,
-                on_job_created=lambda job_id: self._ingest_started(obj, job_id, following),
-            )
-        self._write(obj, plan, page.rows, target)
-        self._page_done(obj, following)
+    def _bulk_page(self, obj: BulkSyncObject, plan: ObjectPlan, rows: Iterator[dict]) -> None:
+        """The page's rows go out in ingest jobs of `job_records`: while Salesforce runs one
+        (up to IN_FLIGHT at once), the next is read, classified and uploaded. Every job is
+        checkpointed when it is created, when it is uploaded and when its outcomes are read
+        back, in the order the jobs were sent."""
+        flight: deque[InFlight] = deque()
+        target, digests, taken = None, {}, 0
+        for chunk in _chunks(rows, min(CHUNK, self.job_records)):
+            target = target or BulkTarget(self.ctx, plan)
+            entries = self._classify(obj, plan, chunk)
+            digests.update({e.source_id: (e.digest, e.source_digest) for e in entries})
+            target.add(entries)
+            taken += len(chunk)
+            self._save_progress(obj)
+            if taken >= self.job_records:
+                self._submit(obj, target, digests, taken, flight)
+                while len(flight) >= IN_FLIGHT:
+                    self._read_back(obj, plan, flight.popleft())
+                target, digests, taken = None, {}, 0
+        if target:
+            self._submit(obj, target, digests, taken, flight)
+        while flight:
+            self._read_back(obj, plan, flight.popleft())
+
+    def _submit(
+        self, obj: BulkSyncObject, target: BulkTarget, digests: dict, taken: int, flight: deque
+    ) -> None:
+        """Send one ingest job. Until it is uploaded, the checkpoint keeps what to go back to
+        should the job be found still Open (never sent) on resume."""
+        before = {"rows": obj.page_checkpoint["rows"], "counts": obj.page_checkpoint["counts"]}
+        rows = before["rows"] + taken
+
+        def created(job_id: str) -> None:
+            jobs = [*obj.page_checkpoint["jobs"], job_id]
+            self._checkpoint(obj, rows=rows, jobs=jobs, uploading={"id": job_id, **before})
+
+        job_id = target.submit(created)
+        self._checkpoint(obj, rows=rows, uploading=None)
+        if job_id:
+            flight.append(InFlight(job_id, digests, target.rows, time.monotonic()))
+
+    def _wait(self, plan: ObjectPlan, job: InFlight) -> dict:
+        """Poll a job to its end; the first poll comes about when it should be done, counted
+        from when it was sent."""
+        first_wait = max(0.0, job.sent_at + expected_seconds(job.rows) - time.monotonic())
+        client = self.ctx.client(plan.publication.target_org)
+        return wait_for_ingest(client, job.id, sleep=self.sleep, rows=job.rows, first_wait=first_wait)
+
+    def _read_back(self, obj: BulkSyncObject, plan: ObjectPlan, job: InFlight) -> None:
+        """Wait for a job to end, link and log its outcomes, then take it off the checkpoint."""
+        client = self.ctx.client(plan.publication.target_org)
+        self._outcomes(obj, plan, harvest(client, job.id, self._wait(plan, job)), job.digests)
+        self._checkpoint(obj, jobs=[j for j in obj.page_checkpoint["jobs"] if j != job.id])
 
     def _write(self, obj: BulkSyncObject, plan: ObjectPlan, records: Iterable[dict], target) -> None:
         """Classify and send the records chunk by chunk, then read back what the target did."""
@@ -253,25 +318,37 @@ class BulkSyncRunner:
             self._save_progress(obj)
         self._outcomes(obj, plan, target.finish(), digests)
 
-    def _ingest_started(self, obj: BulkSyncObject, job_id: str, following: str) -> None:
-        obj.ingest_job_id, obj.ingest_next_locator = job_id, following
-        self._save_progress(obj, extra=("ingest_job_id", "ingest_next_locator"))
-
-    def _resume_ingest(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
-        """The run stopped while an ingest job was in flight: read its outcomes back (their links
-        carry no hashes, so the engine's next change of such a record is simply written)."""
+    def _resume_jobs(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
+        """The run stopped within a page: a job still Open was never sent (it is aborted, and
+        its rows are read again); the others are read back (their links carry no hashes, so the
+        engine's next change of such a record is simply written)."""
         client = self.ctx.client(plan.publication.target_org)
-        outcomes = list(harvest(client, obj.ingest_job_id, sleep=self.sleep))
-        if outcomes:
-            self._outcomes(obj, plan, outcomes, {})
-            self._page_done(obj, obj.ingest_next_locator or END)
-        else:  # the job never started (aborted): the page is read again
-            obj.ingest_job_id = obj.ingest_next_locator = ""
-            obj.save(update_fields=["ingest_job_id", "ingest_next_locator", "updated_at"])
+        uploading = obj.page_checkpoint.get("uploading")
+        if uploading:
+            if client.bulk_job(uploading["id"])["state"] == "Open":
+                client.bulk_abort(uploading["id"])
+                jobs = [j for j in obj.page_checkpoint["jobs"] if j != uploading["id"]]
+                self._checkpoint(obj, rows=uploading["rows"], jobs=jobs, counts=uploading["counts"])
+            self._checkpoint(obj, uploading=None)
+        for job_id in obj.page_checkpoint["jobs"]:
+            self._read_back(obj, plan, InFlight(job_id, {}, 0, time.monotonic()))
+
+    def _checkpoint(self, obj: BulkSyncObject, counts: dict | None = None, **changes) -> None:
+        """Save the page's checkpoint: `changes` to it (None drops an entry), with the counts as
+        they are now (or `counts`, which become the counts)."""
+        if counts is not None:
+            for name in COUNTS:
+                setattr(obj, name, counts[name])
+        point = {**obj.page_checkpoint, **changes, "counts": {n: getattr(obj, n) for n in COUNTS}}
+        obj.page_checkpoint = {k: v for k, v in point.items() if v is not None}
+        self._save_progress(obj, extra=("page_checkpoint",))
+
+    def _restore_counts(self, obj: BulkSyncObject) -> None:
+        for name in COUNTS:
+            setattr(obj, name, obj.page_checkpoint["counts"][name])
 
     def _page_done(self, obj: BulkSyncObject, following: str) -> None:
-        obj.next_locator, obj.ingest_job_id, obj.ingest_next_locator = following, "", ""
-        obj.page_start_counts = {}
+        obj.next_locator, obj.page_checkpoint = following, {}
         obj.save()
         self.progress(obj)
 
@@ -512,10 +589,11 @@ class BulkSyncRunner:
         connection = self.bulk.connection
         forward = self.bulk.direction == Direction.PRIMARY_TO_SECONDARY
         client = self.ctx.client(connection.secondary_org if forward else connection.primary_org)
-        for obj in self.bulk.sync_objects.exclude(ingest_job_id=""):
-            # Already finished: its records are in the target and get linked by a later run.
-            with suppress(SalesforceApiError):
-                client.bulk_abort(obj.ingest_job_id)
+        for obj in self.bulk.sync_objects.exclude(page_checkpoint={}):
+            for job_id in obj.page_checkpoint.get("jobs", []):
+                # Already finished: its records are in the target and get linked by a later run.
+                with suppress(SalesforceApiError):
+                    client.bulk_abort(job_id)
 
     def _close_run(self, status: str) -> None:
         """The run's counts: its objects' records, plus the posts, comments and files (Sync

@@ -8,7 +8,7 @@ it into the target before a crash is matched by its source Id, never duplicated.
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from connections.client import (
@@ -105,57 +105,61 @@ class RestTarget:
 
 
 class BulkTarget:
-    """One Bulk API 2.0 upsert job per page: the page's CSV is spooled (to disk past 8 MB),
-    uploaded once, and the job's results are read back as a stream."""
+    """One Bulk API 2.0 upsert job: its CSV is spooled (to disk past 8 MB) as entries are added,
+    then uploaded once; `harvest` reads the job's results back as a stream."""
 
-    def __init__(self, ctx: EngineContext, plan: ObjectPlan, *, on_job_created, sleep) -> None:
-        self.ctx, self.plan, self.sleep = ctx, plan, sleep
-        self.on_job_created = on_job_created  # checkpoints the job id before anything is sent
+    def __init__(self, ctx: EngineContext, plan: ObjectPlan) -> None:
+        self.plan = plan
         self.client = ctx.client(plan.publication.target_org)
         targets = [*(m.target for m in plan.fields), *plan.audit_fields]
         self.columns = [EXTERNAL_ID_FIELD, *dict.fromkeys(targets)]
-        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed in finish
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed in submit
         self.text = io.TextIOWrapper(self.file, encoding="utf-8", newline="")
         self.writer = csv.writer(self.text, lineterminator="\n")
         self.writer.writerow(self.columns)
         self.rows = 0
 
-    def add(self, entries: list[Entry]) -> list[Outcome]:
+    def add(self, entries: list[Entry]) -> None:
         for entry in entries:
             values = {EXTERNAL_ID_FIELD: entry.source_id, **entry.values}
             self.writer.writerow([csv_value(values.get(c)) for c in self.columns])
         self.rows += len(entries)
-        return []
 
-    def finish(self) -> Iterator[Outcome]:
-        self.text.flush()
-        if not self.rows:
-            self.text.close()
-            return
-        job = self.client.bulk_ingest_create(
-            self.plan.target_object, "upsert", external_id_field=EXTERNAL_ID_FIELD
-        )
-        self.on_job_created(job["id"])
-        self.file.seek(0)
+    def submit(self, on_job_created: Callable[[str], None]) -> str | None:
+        """Create the job, upload the CSV and close the job (Salesforce then runs it); the job's
+        id, or None when nothing was added. `on_job_created` checkpoints the id before anything
+        is sent, so a stop in between leaves an Open job that a resumed run aborts."""
         try:
+            self.text.flush()
+            if not self.rows:
+                return None
+            job = self.client.bulk_ingest_create(
+                self.plan.target_object, "upsert", external_id_field=EXTERNAL_ID_FIELD
+            )
+            on_job_created(job["id"])
+            self.file.seek(0)
             self.client.bulk_ingest_upload(job["id"], self.file)
         finally:
             self.text.close()
         self.client.bulk_ingest_close(job["id"])
-        yield from harvest(self.client, job["id"], sleep=self.sleep, expected=self.rows)
+        return job["id"]
 
 
-def harvest(client, job_id: str, *, sleep, expected: int = 0) -> Iterator[Outcome]:
-    """Wait for an ingest job and read its outcomes (also what a resumed run does with the job
-    that was in flight when it stopped). A job left Open by a crash is aborted: nothing of it
-    was applied, and the page is sent again."""
-    info = client.bulk_job(job_id)
-    if info["state"] == "Open":
-        client.bulk_abort(job_id)
-        return
-    if info["state"] not in ("JobComplete", "Failed", "Aborted"):
-        first = max(0.3, expected / RECORDS_PER_SECOND_GUESS)
-        info = wait_for_job(client, job_id, query=False, sleep=sleep, first_wait=first, expected=expected)
+def expected_seconds(rows: int) -> float:
+    """About how long Salesforce takes to run an ingest job of `rows` records."""
+    return rows / RECORDS_PER_SECOND_GUESS
+
+
+def wait_for_ingest(client, job_id: str, *, sleep, rows: int = 0, first_wait: float | None = None) -> dict:
+    """Poll an ingest job of `rows` records to its end; the first poll comes after `first_wait`
+    seconds (by default about when such a job should be done)."""
+    if first_wait is None:
+        first_wait = max(0.3, expected_seconds(rows))
+    return wait_for_job(client, job_id, query=False, sleep=sleep, first_wait=first_wait, expected=rows)
+
+
+def harvest(client, job_id: str, info: dict) -> Iterator[Outcome]:
+    """The outcomes of an ingest job that ended (`info`: its last status), read as streams."""
     if info["state"] == "Failed" and not info.get("numberRecordsProcessed"):
         raise SalesforceApiError(
             f"Bulk job {job_id} failed: {info.get('errorMessage') or 'no reason given'}",

@@ -64,7 +64,7 @@ def queue_bulk_sync(bulk_sync_id: int) -> None:
 
 
 def bulk_sync_cancel(*, bulk_sync: BulkSync, actor: AbstractBaseUser | None) -> BulkSync:
-    """A running sync stops after its current chunk (an ingest job in flight is aborted); one
+    """A running sync stops after its current chunk (its ingest jobs in flight are aborted); one
     that is waiting is cancelled at once."""
     if not bulk_sync.is_active:
         raise BulkSyncError([f"{bulk_sync} is not running: there is nothing to cancel."])

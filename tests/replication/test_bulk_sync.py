@@ -116,12 +116,87 @@ def test_bulk_path_streams_pages_and_links_every_record(accounts_and_contacts, s
     got = objects(bulk)
     assert {o.path for o in got.values()} == {"bulk"}
     assert (got["Account"].inserted, got["Contact"].inserted) == (40, 40)
-    assert all(o.next_locator == "<end>" and not o.ingest_job_id for o in got.values())
+    assert all(o.next_locator == "<end>" and not o.page_checkpoint for o in got.values())
     if page_records == 1000:
         assert got["Account"].api_calls <= 15, "the Bulk path's budget per object"
     # Links carry the keyed hash of what was written: the engine sees nothing to send again.
     link = RecordLink.objects.get(primary_id=account_ids[0])
     assert link.secondary_state_hash and link.p2s_sent_hash == link.secondary_state_hash
+
+
+def ingest_jobs(sfemu_server, handle) -> list[dict]:
+    """Full job info of every ingest job of the org (the list gives short info)."""
+    session = sfemu_server.http_session()
+    base = f"{handle.instance_url}/services/data/v62.0/jobs/ingest"
+    headers = {"Authorization": f"Bearer {handle.new_access_token()}"}
+    listing = session.get(base, headers=headers)
+    listing.raise_for_status()
+    return [session.get(f"{base}/{job['id']}", headers=headers).json() for job in listing.json()["records"]]
+
+
+def test_a_page_goes_out_in_several_ingest_jobs_two_in_flight(accounts_and_contacts, settings, sfemu_server):
+    settings.ORGSYNC_BULK_SYNC_THRESHOLD = 10
+    settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS = 1000
+    settings.ORGSYNC_BULK_SYNC_JOB_RECORDS = 10
+    linked = accounts_and_contacts
+    account_ids, contact_ids = seed(linked, 45, 1)
+    in_flight: list[int] = []
+
+    def watch(obj: BulkSyncObject) -> None:
+        in_flight.append(len(obj.page_checkpoint.get("jobs", [])))
+
+    bulk = bulk_sync_start(connection=linked.connection, actor=None, run_in_worker=False)
+    bulk = BulkSyncRunner(bulk, sleep=quick_sleep, progress=watch).run()
+    assert bulk.status == BulkSync.Status.COMPLETED, bulk.error
+    assert_copied(linked, account_ids, contact_ids)
+    got = objects(bulk)
+    assert (got["Account"].processed, got["Account"].inserted) == (45, 45)
+    assert (got["Contact"].processed, got["Contact"].inserted) == (45, 45)
+    assert max(in_flight) == 2, "a job is sent while the one before it still runs"
+    jobs = ingest_jobs(sfemu_server, linked.secondary)
+    sizes = sorted(j["numberRecordsProcessed"] for j in jobs if j["object"] == "Account")
+    assert sizes == [5, 10, 10, 10, 10], "a page of 45 records in jobs of at most 10"
+    # Every job's records are linked with the keyed hash of what was written, the last job's too.
+    for source_id in (account_ids[0], account_ids[-1], contact_ids[-1]):
+        link = RecordLink.objects.get(primary_id=source_id)
+        assert link.secondary_state_hash and link.p2s_sent_hash == link.secondary_state_hash
+
+
+def test_a_job_never_uploaded_is_aborted_on_resume_and_its_records_sent_once(linked, settings, sfemu_server):
+    """The target goes into maintenance between the creation of the second ingest job and its
+    upload: the run stops with that job Open. The resumed run aborts it, reads the first job's
+    outcomes back and sends the rest once."""
+    settings.ORGSYNC_BULK_SYNC_THRESHOLD = 10
+    settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS = 1000
+    settings.ORGSYNC_BULK_SYNC_JOB_RECORDS = 10
+    subscribe(linked, "Account")
+    account_ids, _ = seed(linked, 35)
+    uploading: list[str] = []
+
+    def maintenance_at_the_second_upload(obj: BulkSyncObject) -> None:
+        job = obj.page_checkpoint.get("uploading")
+        if job and job["id"] not in uploading:
+            uploading.append(job["id"])
+            if len(uploading) == 2:
+                linked.secondary.set_faults(maintenance_seconds=60)
+
+    bulk = bulk_sync_start(connection=linked.connection, actor=None, run_in_worker=False)
+    stopped = BulkSyncRunner(bulk, sleep=quick_sleep, progress=maintenance_at_the_second_upload).run()
+    assert stopped.status == BulkSync.Status.INTERRUPTED, stopped.error
+    checkpoint = objects(stopped)["Account"].page_checkpoint
+    assert checkpoint["uploading"]["id"] == uploading[1] and checkpoint["jobs"] == uploading
+    linked.secondary.clear_faults()
+
+    finished = BulkSyncRunner(stopped, sleep=quick_sleep).run()
+    assert finished.status == BulkSync.Status.COMPLETED, finished.error
+    written = [r[EXTERNAL_ID_FIELD] for r in target_rows(linked, "Account", EXTERNAL_ID_FIELD)]
+    assert sorted(written) == sorted(account_ids), "every record once"
+    jobs = {j["id"]: j for j in ingest_jobs(sfemu_server, linked.secondary)}
+    assert jobs[uploading[1]]["state"] == "Aborted"
+    assert sum(j["numberRecordsProcessed"] or 0 for j in jobs.values()) == 35, "none sent twice"
+    got = objects(finished)["Account"]
+    assert (got.processed, got.inserted, got.skipped, got.page_checkpoint) == (35, 35, 0, {})
+    assert RecordLink.objects.filter(primary_object="Account").count() == 35
 
 
 def test_records_already_in_the_target_are_linked_not_duplicated(accounts_and_contacts, settings):

@@ -1,4 +1,4 @@
-"""A bulk sync whose worker cluster is killed with SIGKILL three times — once with an ingest job
+"""A bulk sync whose worker cluster is killed with SIGKILL three times — once with two ingest jobs
 in flight, once while reading a page, once at random — resumes where it stopped: every record arrives once,
 and no record is sent to the target twice."""
 
@@ -16,10 +16,11 @@ from replication.models import EXTERNAL_ID_FIELD, BulkSync, BulkSyncObject, Engi
 from replication.services.bulk_sync import bulk_sync_start
 from tests.orgsync.cluster import PROJECT_DIR, child_environment
 from tests.replication.conftest import linked_orgs
-from tests.replication.test_bulk_sync import subscribe
+from tests.replication.test_bulk_sync import ingest_jobs, subscribe
 
 RECORDS = 5000
 PAGE = 500
+JOB = 200  # records per ingest job: a page goes out in three, two of them in flight at once
 
 
 def start_cluster(log_path) -> subprocess.Popen:
@@ -27,6 +28,7 @@ def start_cluster(log_path) -> subprocess.Popen:
         **child_environment(),
         "ORGSYNC_BULK_SYNC_THRESHOLD": str(PAGE),
         "ORGSYNC_BULK_SYNC_PAGE_RECORDS": str(PAGE),
+        "ORGSYNC_BULK_SYNC_JOB_RECORDS": str(JOB),
     }
     return subprocess.Popen(
         [sys.executable, "manage.py", "runworkers"],
@@ -51,14 +53,8 @@ def progress() -> BulkSyncObject:
     return BulkSyncObject.objects.get(source_object="Account")
 
 
-def ingest_jobs(sfemu_server, handle) -> list[dict]:
-    """Full job info of every ingest job of the org (the list gives short info)."""
-    session = sfemu_server.http_session()
-    base = f"{handle.instance_url}/services/data/v62.0/jobs/ingest"
-    headers = {"Authorization": f"Bearer {handle.new_access_token()}"}
-    listing = session.get(base, headers=headers)
-    listing.raise_for_status()
-    return [session.get(f"{base}/{job['id']}", headers=headers).json() for job in listing.json()["records"]]
+def jobs_in_flight() -> list[str]:
+    return progress().page_checkpoint.get("jobs", [])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,6 +63,7 @@ def test_sigkill_three_times_during_a_bulk_sync(sfemu_server, tmp_path, settings
 
     settings.ORGSYNC_BULK_SYNC_THRESHOLD = PAGE
     settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS = PAGE
+    settings.ORGSYNC_BULK_SYNC_JOB_RECORDS = JOB
     linked = linked_orgs(sfemu_server)
     subscribe(linked, "Account")
     org, user = linked.primary.org, linked.primary.user_id
@@ -74,15 +71,15 @@ def test_sigkill_three_times_during_a_bulk_sync(sfemu_server, tmp_path, settings
     bulk = bulk_sync_start(connection=linked.connection, actor=None, run_in_worker=False)
 
     kill_points = [
-        ("an ingest job in flight", lambda: bool(progress().ingest_job_id)),
-        ("reading a page", lambda: bool(progress().page_start_counts) and not progress().ingest_job_id),
+        ("two ingest jobs in flight", lambda: len(jobs_in_flight()) == 2),
+        ("reading a page", lambda: progress().page_checkpoint.get("jobs") == []),
         ("at random", lambda: True),
     ]
     hit = []
     for name, condition in kill_points:
-        if name == "reading a page":
-            # Reading and classifying a page takes milliseconds; a slow target (its ingest job is
-            # created at the end of that phase) holds the phase open long enough to kill in it.
+        if name != "at random":
+            # Reading and classifying a page, or reading a job's outcomes back while the next
+            # runs, takes milliseconds; a slow target holds the phase open long enough to kill in.
             linked.secondary.set_faults(latency_ms=250)
         cluster = start_cluster(tmp_path / "qcluster.log")
         async_task("replication.tasks.run_bulk_sync", bulk.pk, sync=False)
@@ -99,7 +96,7 @@ def test_sigkill_three_times_during_a_bulk_sync(sfemu_server, tmp_path, settings
         BulkSync.objects.filter(pk=bulk.pk).update(lease_until=timezone.now())
         EngineSchedule.objects.filter(connection=linked.connection).update(lease_until=timezone.now())
     log = (tmp_path / "qcluster.log").read_text()[-3000:]
-    assert {"an ingest job in flight", "reading a page"} <= set(hit), (hit, log)
+    assert {"two ingest jobs in flight", "reading a page"} <= set(hit), (hit, log)
 
     bulk.refresh_from_db()
     finished = BulkSyncRunner(bulk, sleep=lambda s: time.sleep(min(s, 0.05))).run()
