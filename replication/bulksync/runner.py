@@ -34,9 +34,9 @@ from replication.bulksync.target import (
     RestTarget,
     expected_seconds,
     harvest,
-    wait_for_ingest,
 )
 from replication.engine import queue
+from replication.engine.bulk_jobs import wait_for_job
 from replication.engine.context import EngineContext
 from replication.engine.cycle import default_worker
 from replication.engine.feeds import CHILD_OBJECTS, FeedReport
@@ -300,7 +300,9 @@ class BulkSyncRunner:
         from when it was sent."""
         first_wait = max(0.0, job.sent_at + expected_seconds(job.rows) - time.monotonic())
         client = self.ctx.client(plan.publication.target_org)
-        return wait_for_ingest(client, job.id, sleep=self.sleep, rows=job.rows, first_wait=first_wait)
+        return wait_for_job(
+            client, job.id, query=False, sleep=self.sleep, first_wait=first_wait, expected=job.rows
+        )
 
     def _read_back(self, obj: BulkSyncObject, plan: ObjectPlan, job: InFlight) -> None:
         """Wait for a job to end, link and log its outcomes, then take it off the checkpoint."""

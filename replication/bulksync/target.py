@@ -18,7 +18,7 @@ from connections.client import (
     CollectionWrite,
 )
 from connections.client_errors import SalesforceApiError
-from replication.engine.bulk_jobs import csv_value, parse_bulk_error, wait_for_job
+from replication.engine.bulk_jobs import csv_value, parse_bulk_error
 from replication.engine.context import EngineContext
 from replication.engine.plans import ObjectPlan
 from replication.models import EXTERNAL_ID_FIELD
@@ -148,14 +148,6 @@ class BulkTarget:
 def expected_seconds(rows: int) -> float:
     """About how long Salesforce takes to run an ingest job of `rows` records."""
     return rows / RECORDS_PER_SECOND_GUESS
-
-
-def wait_for_ingest(client, job_id: str, *, sleep, rows: int = 0, first_wait: float | None = None) -> dict:
-    """Poll an ingest job of `rows` records to its end; the first poll comes after `first_wait`
-    seconds (by default about when such a job should be done)."""
-    if first_wait is None:
-        first_wait = max(0.3, expected_seconds(rows))
-    return wait_for_job(client, job_id, query=False, sleep=sleep, first_wait=first_wait, expected=rows)
 
 
 def harvest(client, job_id: str, info: dict) -> Iterator[Outcome]:
