@@ -4,7 +4,10 @@ One file per data dir (``data_dir/sfemu.sqlite3``, WAL mode); ``None`` uses a pr
 temporary file that is removed on :meth:`Store.close`, so tests get the same concurrency
 semantics as a real data dir. Each thread gets its own connection; writes run in
 ``BEGIN IMMEDIATE`` transactions (re-entrant per thread), so the server's threadpool can
-read in parallel while writes are serialised.
+read in parallel while writes are serialised. The threads of one process take turns at writing
+in the order they asked (:class:`WriteTurns`): SQLite's own busy handler retries a locked
+database by sleeping, so a Bulk job committing chunk after chunk used to keep an API call
+waiting for seconds, where Salesforce answers it while the job runs.
 
 Rows are JSON (non-null fields only) plus indexed columns for what is looked up:
 id, (org, object, deleted, id), (org, object, SystemModstamp), unique/external-id keys
@@ -26,6 +29,7 @@ from typing import Any
 
 DB_FILE = "sfemu.sqlite3"
 SCHEMA_VERSION = "1"
+LOCK_TIMEOUT = 60.0  # seconds, as the connections' busy_timeout
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,6 +84,40 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
 
 
+class WriteTurns:
+    """First come, first served: each top-level write transaction of this process waits for
+    the ones asked for before it, so a writer that commits and begins again at once (a Bulk
+    job's chunks) cannot keep another thread waiting."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._issued = 0
+        self._serving = 0
+        self._finished: set[int] = set()  # tickets done or given up, not yet passed by _serving
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._changed:
+            ticket = self._issued
+            self._issued += 1
+            if not self._changed.wait_for(lambda: self._serving == ticket, timeout=LOCK_TIMEOUT):
+                self._finish(ticket)
+                raise sqlite3.OperationalError("database is locked")
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._finish(ticket)
+
+    def _finish(self, ticket: int) -> None:
+        """`ticket` is done or gave up: serve the next one that still waits."""
+        self._finished.add(ticket)
+        while self._serving in self._finished:
+            self._finished.discard(self._serving)
+            self._serving += 1
+        self._changed.notify_all()
+
+
 class Store:
     """Thread-safe access to the instance database."""
 
@@ -95,6 +133,7 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._turns = WriteTurns()
         self._closed = False
         self.conn.executescript(_DDL)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -108,10 +147,12 @@ class Store:
         if conn is None:
             if self._closed:
                 raise RuntimeError("store is closed")
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=LOCK_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=" + ("OFF" if self.ephemeral else "NORMAL"))
-            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
             conn.execute("PRAGMA cache_size=-32000")
             self._local.conn = conn
             self._local.depth = 0
@@ -139,16 +180,17 @@ class Store:
                 self._local.depth = depth
             conn.execute(f"RELEASE {name}")
             return
-        conn.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
-        try:
-            yield conn
-        except BaseException:
+        with self._turns.turn():
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            try:
+                yield conn
+            except BaseException:
+                self._local.depth = 0
+                conn.execute("ROLLBACK")
+                raise
             self._local.depth = 0
-            conn.execute("ROLLBACK")
-            raise
-        self._local.depth = 0
-        conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close every connection; remove the database when it was a temporary one."""

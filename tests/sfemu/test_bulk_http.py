@@ -350,3 +350,24 @@ def test_a_chunk_of_records_shares_one_stamp_never_ahead_of_the_clock(api, base,
     assert len(rows) == 1_000 and len(stamps) == 1_000 // ingest.CHUNK  # one per chunk, each its own
     assert max(parse_datetime(s) for s in stamps) <= org.org.now()
     assert all(r["CreatedDate"] == r["SystemModstamp"] for r in rows)
+
+
+def test_calls_are_answered_while_an_ingest_job_runs(api, base) -> None:
+    """Salesforce answers a status poll or a new job while a job runs. The job's worker commits
+    200-record chunks back to back; the API's own writes (call metering, the new job) wait for
+    their turn between two chunks, not for the whole job."""
+    job = create(api, base, operation="insert")
+    url = f"{base}/ingest/{job['id']}"
+    data = "Name\n" + "".join(f"Busy {n}\n" for n in range(4_000))
+    uploaded = api.put(f"{url}/batches", data=data.encode(), headers={"Content-Type": "text/csv"})
+    assert uploaded.status_code == 201
+    assert api.patch(url, json={"state": "UploadComplete"}).status_code == 200
+    while (info := api.get(url).json())["state"] == "UploadComplete":
+        time.sleep(0.01)
+    second = create(api, base, operation="insert")
+    during = api.get(url).json()
+    assert info["state"] == during["state"] == "InProgress", (info, during)
+    assert during["numberRecordsProcessed"] < 4_000
+    assert second["state"] == "Open"
+    assert api.patch(f"{base}/ingest/{second['id']}", json={"state": "Aborted"}).status_code == 200
+    assert wait_done(api, url)["numberRecordsProcessed"] == 4_000
