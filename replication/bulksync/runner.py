@@ -153,15 +153,18 @@ class BulkSyncRunner:
         plans = {p.source_object: p for p in build_plans(connection, self.bulk.direction, self.ctx.describe)}
         objects = list(self.bulk.sync_objects.exclude(status__in=[ObjectStatus.DONE, ObjectStatus.FAILED]))
         self._count_totals([o for o in objects if o.total is None], plans)
-        for obj in objects:
+        for n, obj in enumerate(objects):
             plan = plans.get(obj.source_object)
             self._check()
             if plan is None:
                 self._object_failed(obj, "no longer published and subscribed in this direction")
                 continue
             before = self.ctx.api_calls()
+            following = next(
+                ((o, plans[o.source_object]) for o in objects[n + 1 :] if o.source_object in plans), None
+            )
             try:
-                self._run_object(obj, plan)
+                self._run_object(obj, plan, following)
             except SalesforceApiError as exc:
                 if isinstance(exc, RetryableError):
                     raise
@@ -194,12 +197,14 @@ class BulkSyncRunner:
         return Scope([], self.bulk.since, self.bulk.limit)
 
     # --- one object ---------------------------------------------------------------------------
-    def _run_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
+    def _run_object(
+        self, obj: BulkSyncObject, plan: ObjectPlan, following: tuple[BulkSyncObject, ObjectPlan] | None
+    ) -> None:
         obj.status = ObjectStatus.RUNNING
         obj.started_at = obj.started_at or timezone.now()
         obj.save(update_fields=["status", "started_at", "updated_at"])
         if obj.path == BulkSyncObject.Path.BULK:
-            self._bulk_object(obj, plan)
+            self._bulk_object(obj, plan, following)
         else:
             self._rest_object(obj, plan)
         if self.bulk.connection.sync_feeds_and_audit_fields and not self.bulk.dry_run:
@@ -228,17 +233,23 @@ class BulkSyncRunner:
         pages = RestSource(self.ctx, plan, self.scope).pages()
         self._write(obj, plan, (record for page in pages for record in page.rows), target)
 
-    def _bulk_object(self, obj: BulkSyncObject, plan: ObjectPlan) -> None:
-        source = BulkSource(self.ctx, plan, self.scope, page_records=self.page_records, sleep=self.sleep)
+    def _bulk_object(
+        self, obj: BulkSyncObject, plan: ObjectPlan, following: tuple[BulkSyncObject, ObjectPlan] | None
+    ) -> None:
+        """The object's query job, then its result pages; once they are ready, the next object's
+        query job is started too, so Salesforce runs it while this object's records go out."""
+        source = self._source(plan)
         if obj.page_checkpoint:  # stopped within a page: as it was at its last checkpoint
             self._restore_counts(obj)
             self._resume_jobs(obj, plan)
         if obj.next_locator == END:
             return
         if not obj.query_job_id:
-            obj.query_job_id, obj.next_locator = source.start_job(), ""
-            obj.save(update_fields=["query_job_id", "next_locator", "updated_at"])
+            self._start_query(obj, source)
         info = source.wait(obj.query_job_id, obj.total or 0)
+        if following and following[0].path == BulkSyncObject.Path.BULK and not following[0].query_job_id:
+            with suppress(SalesforceApiError):  # not retried here: the object starts its own later
+                self._start_query(following[0], self._source(following[1]))
         if info["state"] != "JobComplete":
             raise SalesforceApiError(
                 f"query job {obj.query_job_id} ended {info['state']}: "
@@ -253,6 +264,13 @@ class BulkSyncRunner:
             else:
                 self._bulk_page(obj, plan, islice(page.rows, obj.page_checkpoint["rows"], None))
             self._page_done(obj, page.next_locator or END)
+
+    def _source(self, plan: ObjectPlan) -> BulkSource:
+        return BulkSource(self.ctx, plan, self.scope, page_records=self.page_records, sleep=self.sleep)
+
+    def _start_query(self, obj: BulkSyncObject, source: BulkSource) -> None:
+        obj.query_job_id, obj.next_locator = source.start_job(), ""
+        obj.save(update_fields=["query_job_id", "next_locator", "updated_at"])
 
     def _bulk_page(self, obj: BulkSyncObject, plan: ObjectPlan, rows: Iterator[dict]) -> None:
         """The page's rows go out in ingest jobs of `job_records`: while Salesforce runs one

@@ -141,9 +141,13 @@ def test_a_page_goes_out_in_several_ingest_jobs_two_in_flight(accounts_and_conta
     linked = accounts_and_contacts
     account_ids, contact_ids = seed(linked, 45, 1)
     in_flight: list[int] = []
+    contacts_queried_meanwhile: list[bool] = []
 
     def watch(obj: BulkSyncObject) -> None:
         in_flight.append(len(obj.page_checkpoint.get("jobs", [])))
+        if obj.source_object == "Account" and obj.page_checkpoint.get("jobs"):
+            contacts = BulkSyncObject.objects.get(bulk_sync=obj.bulk_sync, source_object="Contact")
+            contacts_queried_meanwhile.append(bool(contacts.query_job_id))
 
     bulk = bulk_sync_start(connection=linked.connection, actor=None, run_in_worker=False)
     bulk = BulkSyncRunner(bulk, sleep=quick_sleep, progress=watch).run()
@@ -153,6 +157,7 @@ def test_a_page_goes_out_in_several_ingest_jobs_two_in_flight(accounts_and_conta
     assert (got["Account"].processed, got["Account"].inserted) == (45, 45)
     assert (got["Contact"].processed, got["Contact"].inserted) == (45, 45)
     assert max(in_flight) == 2, "a job is sent while the one before it still runs"
+    assert all(contacts_queried_meanwhile), "the Contact query job runs while the Accounts go out"
     jobs = ingest_jobs(sfemu_server, linked.secondary)
     sizes = sorted(j["numberRecordsProcessed"] for j in jobs if j["object"] == "Account")
     assert sizes == [5, 10, 10, 10, 10], "a page of 45 records in jobs of at most 10"
