@@ -8,7 +8,9 @@ worker, alone, so its peak RSS is orgsync's and not the emulator's — and print
 - records/s end to end (from the start of the run until every record is linked),
 - total API calls of the run and per object (the Bulk path: the query job and its pages, then
   about five calls per ingest job of `ORGSYNC_BULK_SYNC_JOB_RECORDS` records),
-- the worker's peak RSS.
+- the worker's peak RSS,
+- sfemu's Bulk ingest ceiling in the same run: one upsert job creating as many Accounts by
+  `OrgSync_Source_Id__c` in a fresh org (upload to JobComplete), and the bulk sync's ratio to it.
 
 Prints figures; asserts nothing. ``--records 1000000`` measures the million-record case.
 """
@@ -68,6 +70,32 @@ def seed(server, handle, records: int) -> float:
     return time.perf_counter() - started
 
 
+def ingest_ceiling(server, records: int) -> float:
+    """Records/s of one upsert job creating `records` Accounts by the external id in a fresh
+    org: what sfemu's Bulk ingest does at most with the work a bulk sync gives it."""
+    from replication.models import EXTERNAL_ID_FIELD
+
+    handle = server.create_org()
+    handle.org.add_custom_field(
+        "Account", EXTERNAL_ID_FIELD, "text", length=18, external_id=True, unique=True
+    )
+    http = server.http_session()
+    http.headers["Authorization"] = f"Bearer {handle.new_access_token()}"
+    out = io.StringIO()
+    out.write(f"{EXTERNAL_ID_FIELD},Name,Industry,NumberOfEmployees,Phone\n")
+    for i in range(records):
+        out.write(f"001C{i:014d},Bench {i},Technology,{i % 5000},555-{i % 10000:04d}\n")
+    upload, processing, info = run_ingest(
+        http,
+        f"{handle.instance_url}/services/data/v62.0",
+        "upsert",
+        out.getvalue().encode(),
+        EXTERNAL_ID_FIELD,
+    )
+    assert info["numberRecordsProcessed"] == records and not info["numberRecordsFailed"], info
+    return records / (upload + processing)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -106,6 +134,11 @@ def main() -> None:
             )
             print(f"  API calls: {result['api_calls']} in all, {row.api_calls} for the object")
             print(f"  worker peak RSS: {peak_mb:.0f} MB")
+            rate, ceiling = args.records / result["seconds"], ingest_ceiling(server, args.records)
+            print(
+                f"sfemu Bulk ingest ceiling, one upsert job of {args.records:,} new Accounts: "
+                f"{ceiling:,.0f} records/s; the bulk sync {rate / ceiling:.2f} of it"
+            )
         finally:
             server.stop()
 
