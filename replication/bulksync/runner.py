@@ -61,7 +61,6 @@ LEASE = timedelta(minutes=2)
 CONNECTION_LEASE_WAIT = 60  # seconds a bulk sync waits for a running cycle of its connection
 CHUNK = 2000  # records classified (links, owners, parents looked up) together
 IN_FLIGHT = 2  # ingest jobs of an object Salesforce runs at once while the next is prepared
-PACE_QUICKENING = 0.9  # a job found done at its first poll: the next one is looked at this much sooner
 END = "<end>"  # next_locator once every page of the query is written
 COUNTS = ("processed", "inserted", "linked", "skipped", "failed", "held_back", "queued")
 Status = BulkSync.Status
@@ -104,7 +103,6 @@ class BulkSyncRunner:
         self.threshold = settings.ORGSYNC_BULK_SYNC_THRESHOLD
         self.page_records = settings.ORGSYNC_BULK_SYNC_PAGE_RECORDS
         self.job_records = settings.ORGSYNC_BULK_SYNC_JOB_RECORDS
-        self.pace = expected_seconds(1)  # seconds per record from sent to done (_wait learns it)
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> BulkSync:
@@ -275,8 +273,9 @@ class BulkSyncRunner:
         obj.save(update_fields=["query_job_id", "next_locator", "updated_at"])
 
     def _bulk_page(self, obj: BulkSyncObject, plan: ObjectPlan, rows: Iterator[dict]) -> None:
-        """The page's rows go out in ingest jobs of `job_records`: while Salesforce runs one
-        (up to IN_FLIGHT at once), the next is read, classified and uploaded. Every job is
+        """The page's rows go out in ingest jobs of `job_records`: while Salesforce runs up to
+        IN_FLIGHT of them, the next is read and classified, then sent as soon as the oldest is
+        read back, so Salesforce is not left idle while orgsync prepares a job. Every job is
         checkpointed when it is created, when it is uploaded and when its outcomes are read
         back, in the order the jobs were sent."""
         flight: deque[InFlight] = deque()
@@ -289,14 +288,26 @@ class BulkSyncRunner:
             taken += len(chunk)
             self._save_progress(obj)
             if taken >= self.job_records:
-                self._submit(obj, target, digests, taken, flight)
-                while len(flight) >= IN_FLIGHT:
-                    self._read_back(obj, plan, flight.popleft())
+                self._send(obj, plan, target, digests, taken, flight)
                 target, digests, taken = None, {}, 0
         if target:
-            self._submit(obj, target, digests, taken, flight)
+            self._send(obj, plan, target, digests, taken, flight)
         while flight:
             self._read_back(obj, plan, flight.popleft())
+
+    def _send(
+        self,
+        obj: BulkSyncObject,
+        plan: ObjectPlan,
+        target: BulkTarget,
+        digests: dict,
+        taken: int,
+        flight: deque,
+    ) -> None:
+        """Submit a prepared job once fewer than IN_FLIGHT run (the oldest read back first)."""
+        while len(flight) >= IN_FLIGHT:
+            self._read_back(obj, plan, flight.popleft())
+        self._submit(obj, target, digests, taken, flight)
 
     def _submit(
         self, obj: BulkSyncObject, target: BulkTarget, digests: dict, taken: int, flight: deque
@@ -316,32 +327,25 @@ class BulkSyncRunner:
             flight.append(InFlight(job_id, digests, target.rows, time.monotonic()))
 
     def _wait(self, plan: ObjectPlan, job: InFlight) -> dict:
-        """Poll a job to its end. Each poll is an API call, so the first comes about when the job
-        should be done, counted from when it was sent, at the pace the run's jobs have taken so
-        far (a guess for the first; two jobs in flight share Salesforce and each takes longer
-        than one alone). A job found done at the first poll may have been done sooner: the pace
-        then quickens a little, so it follows a Salesforce getting faster too."""
-        first_wait = max(0.0, job.sent_at + job.rows * self.pace - time.monotonic())
-        polls = 0
-
-        def sleep(seconds: float) -> None:  # one before each poll
-            nonlocal polls
-            polls += 1
-            self.sleep(seconds)
-
+        """Poll a job to its end; the first poll comes about when it should be done, the next
+        ones by its progress, both counted from when it was sent."""
+        first_wait = max(0.0, job.sent_at + expected_seconds(job.rows) - time.monotonic())
         client = self.ctx.client(plan.publication.target_org)
-        info = wait_for_job(
-            client, job.id, query=False, sleep=sleep, first_wait=first_wait, expected=job.rows
+        return wait_for_job(
+            client,
+            job.id,
+            query=False,
+            sleep=self.sleep,
+            first_wait=first_wait,
+            expected=job.rows,
+            sent_at=job.sent_at,
         )
-        if job.rows:
-            taken = (time.monotonic() - job.sent_at) / job.rows
-            self.pace = taken * PACE_QUICKENING if polls == 1 else taken
-        return info
 
     def _read_back(self, obj: BulkSyncObject, plan: ObjectPlan, job: InFlight) -> None:
         """Wait for a job to end, link and log its outcomes, then take it off the checkpoint."""
         client = self.ctx.client(plan.publication.target_org)
-        self._outcomes(obj, plan, harvest(client, job.id, self._wait(plan, job)), job.digests)
+        info = self._wait(plan, job)
+        self._outcomes(obj, plan, harvest(client, job.id, info), job.digests)
         self._checkpoint(obj, jobs=[j for j in obj.page_checkpoint["jobs"] if j != job.id])
 
     def _write(self, obj: BulkSyncObject, plan: ObjectPlan, records: Iterable[dict], target) -> None:

@@ -9,11 +9,21 @@ from connections.bulk import TERMINAL_STATES
 MAX_POLL_SECONDS = 10.0
 
 
-def wait_for_job(client, job_id: str, *, query: bool, sleep, first_wait: float, expected: int = 0) -> dict:
+def wait_for_job(
+    client,
+    job_id: str,
+    *,
+    query: bool,
+    sleep,
+    first_wait: float,
+    expected: int = 0,
+    sent_at: float | None = None,
+) -> dict:
     """Poll a Bulk job until it ends. Each poll is an API call, so the next one is timed by the
-    job's own progress (records processed so far against `expected`) when it reports some, and
-    otherwise comes 1.6 times later than the last (at most 10 s apart)."""
-    started, wait = time.monotonic(), first_wait
+    job's own progress (records processed so far against `expected`, since `sent_at` when
+    known, else since the wait began) when it reports some, and otherwise comes 1.6 times later
+    than the last (at most 10 s apart)."""
+    started, wait = time.monotonic() if sent_at is None else sent_at, first_wait
     while True:
         sleep(wait)
         info = client.bulk_job(job_id, query=query)
