@@ -422,12 +422,18 @@ class FeedSync:
         return [(source, values) for source, values in rows if source["Id"] not in found]
 
     def _record(self, sobject: str, outcomes: list[tuple[dict, RecordResult]]) -> None:
+        """Link what was written; log what failed. A child refused with ENTITY_IS_DELETED hangs
+        on something deleted in the target since it was read (its record, mostly, deleted in
+        the other org of a two-way connection): that delete travels back and takes the child
+        along, and a copy made again later (an undelete) brings it then. It stays unlinked and
+        no Failed entry claims it."""
         written = [LinkWrite(sobject, s["Id"], sobject, r.id, "") for s, r in outcomes if r.success]
         self.save(written, settled=[source["Id"] for source, _ in outcomes])
         for source, result in outcomes:
             if not result.success:
                 error = result.errors[0] if result.errors else RecordError("", "")
-                self.failed(sobject, source["Id"], error.status_code, error.message)
+                if error.status_code != "ENTITY_IS_DELETED":
+                    self.failed(sobject, source["Id"], error.status_code, error.message)
 
     def save(self, writes: list[LinkWrite], settled: Iterable[str] = ()) -> None:
         """Link the copies written and resolve their open log entries (a failure before, or an

@@ -171,6 +171,30 @@ def test_deleting_the_parent_takes_its_children_and_undelete_brings_them_back(fe
     assert assert_same(feeds, account, copy) == before
 
 
+def test_a_comment_on_a_record_deleted_in_the_other_org_meanwhile_fails_nothing(feeds):
+    """The copy is deleted in the secondary while a comment is made on the record's post in the
+    primary, before a cycle: the comment's parent is gone in the secondary (ENTITY_IS_DELETED).
+    The delete travels to the primary and takes the comment along: both orgs agree, and no
+    Failed entry claims a comment that has nothing left to go to."""
+    account, copy = synced_account(feeds)
+    post = create(feeds.primary, "FeedItem", {"ParentId": account, "Body": "Renewal call done"})
+    sync_once(feeds.connection)
+
+    feeds.secondary.org.delete(copy, user_id=feeds.secondary.user_id)
+    create(feeds.primary, "FeedComment", {"FeedItemId": post, "CommentBody": "Thanks"})
+    for _ in range(3):
+        sync_once(feeds.connection)
+
+    gone = {"posts": [], "comments": [], "files": [], "attachments": []}
+    assert query(feeds.primary, f"SELECT Id FROM Account WHERE Id = '{account}'") == []
+    assert snapshot(feeds.secondary, copy) == snapshot(feeds.primary, account) == gone
+    assert (
+        not SyncLog.objects.exclude(status=SyncLog.Status.RESOLVED)
+        .filter(connection=feeds.connection)
+        .exists()
+    ), list(SyncLog.objects.values_list("source_object", "error_code", "status"))
+
+
 def test_without_sync_feeds_no_feed_or_file_travels(both_ways):
     account, copy = synced_account(both_ways)
     create(both_ways.primary, "FeedItem", {"ParentId": account, "Body": "hello"})
